@@ -1,0 +1,228 @@
+"""The ``mailcheck`` command: a thin shell over the library (open, call, format).
+
+Exit codes: 0 done (also for a message we could not recognise: the reply says so), 1 a check found
+problems, 2 wrong usage or unusable input. No traceback reaches a user: known failures become one
+``Error: …`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from bot import __version__
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.triage import Triage
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Wrong usage or unusable input: printed as one line, exit 2."""
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    print(f"Error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def settings() -> Settings:
+    from bot.config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def open_triage(knowledge_dir: Path | None = None) -> Triage:
+    """Load and validate the knowledge once; an invalid folder stops here with file:line reasons."""
+    from bot.knowledge import KnowledgeError, load
+    from bot.triage import Triage
+
+    folder = knowledge_dir or settings().knowledge_dir
+    try:
+        return Triage(load(folder))
+    except KnowledgeError as exc:
+        shown = "\n".join(str(p) for p in exc.problems[:20])
+        more = f"\n… and {len(exc.problems) - 20} more" if len(exc.problems) > 20 else ""
+        fail(f"the knowledge folder {folder} has mistakes; fix them and run "
+             f"`mailcheck knowledge check`:\n{shown}{more}")  # fmt: skip
+
+
+def read_text_arg(text: str | None) -> str:
+    """TEXT, or standard input when TEXT is absent or '-'. Undecodable bytes become U+FFFD, never a crash."""
+    if text is not None and text != "-":
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("give the error text as an argument, or pipe it in: mailcheck diagnose 'エラー文'")
+    return sys.stdin.buffer.read(2_000_001).decode("utf-8", "replace")
+
+
+def print_json(value: object) -> None:
+    print(json.dumps(value, ensure_ascii=False))
+
+
+# --- diagnose ----------------------------------------------------------------------------------------
+
+
+def _probe_fn(args: argparse.Namespace) -> Callable[[str], Any] | None:
+    if not getattr(args, "probe", False):
+        return None
+    from bot.probe import run_probe
+
+    conf = settings()
+
+    def probe(host: str) -> Any:
+        return run_probe(
+            host,
+            timeout=args.timeout,
+            dns_server=conf.dns_server,
+            cafile=conf.cafile,
+            allow=conf.probe_allow,
+        )
+
+    return probe
+
+
+def cmd_diagnose(args: argparse.Namespace) -> int:
+    if args.jsonl:
+        return _diagnose_lines(args)
+    text = read_text_arg(args.text)
+    if not text.strip():
+        raise UsageError(
+            "the message is empty: paste the error text you see (パスワードは書かないでください)"
+        )
+    triage = open_triage(args.knowledge)
+    outcome = triage.handle(text, lang=args.lang, probe=_probe_fn(args))
+    if args.json:
+        print_json(outcome.as_json())
+    else:
+        print(outcome.as_text())
+    return EXIT_OK
+
+
+def _diagnose_lines(args: argparse.Namespace) -> int:
+    """One JSON object per input line; the knowledge is loaded once for the whole stream."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("--jsonl reads one message per line from standard input")
+    triage = open_triage(args.knowledge)
+    out = sys.stdout
+    for number, raw in enumerate(sys.stdin.buffer, 1):
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        line = line.replace("\\n", "\n")
+        result = triage.handle(line, lang=args.lang).as_json()
+        result["line"] = number
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def add_diagnose(sub: Any) -> None:
+    p = sub.add_parser("diagnose", help="diagnose an error message (TEXT or standard input)",
+                       description="Recognise a mail error and print what to do. パスワードは書かないでください。")  # fmt: skip
+    p.add_argument("text", nargs="?", help="the error text; '-' or nothing reads standard input")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--jsonl", action="store_true", help="read one message per line, print one JSON object per line"
+    )
+    p.add_argument("--lang", choices=("ja", "en"), help="answer in this language (default: the message's)")
+    p.add_argument("--probe", action="store_true", help="also probe the server named in the message")
+    p.add_argument("--timeout", type=float, default=8.0, help="probe time limit in seconds (default 8)")
+    p.add_argument(
+        "--knowledge", type=Path, help="knowledge folder (default: $MAILCHECK_KNOWLEDGE or ./knowledge)"
+    )
+    p.set_defaults(func=cmd_diagnose)
+
+
+# --- knowledge ---------------------------------------------------------------------------------------
+
+
+def cmd_knowledge_check(args: argparse.Namespace) -> int:
+    from bot.knowledge import inspect
+
+    folder = args.dir or settings().knowledge_dir
+    knowledge, problems = inspect(folder)
+    for problem in sorted(problems):
+        print(problem)
+    if problems or knowledge is None:
+        print(f"{len(problems)} problem(s) in {folder}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    nodes = sum(len(s.nodes) for s in knowledge.symptoms.values())
+    print(f"OK: {len(knowledge.symptoms)} symptoms, {nodes} nodes, {len(knowledge.clients)} clients, "
+          f"{len(knowledge.providers)} providers in {folder}")  # fmt: skip
+    return EXIT_OK
+
+
+def add_knowledge(sub: Any) -> None:
+    p = sub.add_parser("knowledge", help="work with the knowledge folder")
+    ksub = p.add_subparsers(dest="knowledge_command", required=True, metavar="COMMAND")
+    check = ksub.add_parser("check", help="validate the folder; print file:line for every mistake",
+                            description="Validate the knowledge folder. Exit 1 when it has mistakes.")  # fmt: skip
+    check.add_argument(
+        "dir", nargs="?", type=Path, help="folder (default: $MAILCHECK_KNOWLEDGE or ./knowledge)"
+    )
+    check.set_defaults(func=cmd_knowledge_check)
+
+
+# --- chat --------------------------------------------------------------------------------------------
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.console import run_chat
+
+    return run_chat(open_triage(args.knowledge), sys.stdin, sys.stdout, lang=args.lang)
+
+
+def add_chat(sub: Any) -> None:
+    p = sub.add_parser("chat", help="talk to the bot in this terminal, as you would in Slack",
+                       description="Local console chat: paste an error, answer the questions with numbers.")  # fmt: skip
+    p.add_argument("--lang", choices=("ja", "en"), help="answer in this language (default: each message's)")
+    p.add_argument("--knowledge", type=Path, help="knowledge folder")
+    p.set_defaults(func=cmd_chat)
+
+
+# --- wiring ------------------------------------------------------------------------------------------
+
+COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mailcheck",
+        description="mailcheck: メールのエラーを読んで、やること・やってはいけないこと・連絡先を答えます。"
+        " Reads a mail error and says what to do, what not to do and whom to call.",
+    )
+    parser.add_argument("--version", action="version", version=f"mailcheck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if sys.stdin is not None and sys.stdin.isatty():
+            args = parser.parse_args(["chat"])
+        else:
+            parser.print_help()
+            return EXIT_USAGE
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
