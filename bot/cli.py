@@ -104,7 +104,9 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.json:
         print_json(outcome.as_json())
     else:
-        print(outcome.as_text())
+        from bot.render import to_text
+
+        print(to_text(outcome))
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.model import Lang
-from bot.render import handoff
+from bot.render import handoff, to_text
 from bot.triage import Outcome, Triage
 
 _TEXT = {
@@ -56,7 +56,7 @@ class Chat:
         return self.case.lang if self.case else (self.lang or "ja")
 
     def show(self, outcome: Outcome) -> None:
-        self.say(outcome.as_text())
+        self.say(to_text(outcome))
         key = "choices" if outcome.diagnosis.question is not None else "closing"
         self.say(_TEXT[key][self.ui_lang()])
 

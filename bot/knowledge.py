@@ -86,7 +86,7 @@ class _Checker:
         for lang in LANGS:
             item = value.get(lang)
             if not isinstance(item, str) or not item.strip():
-                self.add(value.line_of(lang), f"{what}: missing {'Japanese' if lang == 'ja' else 'English'} "
+                self.add(value.line_of(lang) if lang in value else line, f"{what}: missing {'Japanese' if lang == 'ja' else 'English'} "
                          f"text ({lang})")  # fmt: skip
                 ok = False
         for extra in set(value) - set(LANGS):
@@ -252,6 +252,7 @@ def _leaf_node(c: _Checker, node_id: str, raw: Located, where: str) -> Node:
 
 
 def _nodes(c: _Checker, raw_nodes: Any, line: int) -> tuple[dict[str, Node], dict[str, int]]:
+    """Nodes by id, and the line of each node and of each ``node.yes`` / ``node.no`` link."""
     nodes: dict[str, Node] = {}
     lines: dict[str, int] = {}
     table = c.mapping(raw_nodes, line, "nodes")
@@ -264,6 +265,9 @@ def _nodes(c: _Checker, raw_nodes: Any, line: int) -> tuple[dict[str, Node], dic
         body = c.mapping(raw, node_line, where)
         if body is None:
             continue
+        for branch in ("yes", "no"):
+            if branch in body:
+                lines[f"{node_id}.{branch}"] = body.line_of(branch)
         is_question = "question" in body or "yes" in body or "no" in body
         nodes[node_id] = (
             _question_node(c, node_id, body, where) if is_question else _leaf_node(c, node_id, body, where)
@@ -278,7 +282,10 @@ def _check_graph(
     for node in nodes.values():
         for branch, target in (("yes", node.yes), ("no", node.no)):
             if target is not None and target not in nodes:
-                c.add(lines[node.id], f"node {node.id!r}: {branch} goes to unknown node {target!r}")
+                c.add(
+                    lines.get(f"{node.id}.{branch}", lines[node.id]),
+                    f"node {node.id!r}: {branch} goes to unknown node {target!r}",
+                )
     if start not in nodes:
         c.add(start_line, f"start: unknown node {start!r}")
         return
@@ -298,7 +305,7 @@ def _check_graph(
         state[node_id] = 2
 
     visit(start, [start])
-    for node_id in nodes:
+    for node_id in nodes:  # lines also holds "node.branch" keys; only nodes are checked here
         if node_id not in state:
             c.add(lines[node_id], f"node {node_id!r}: unreachable (no question leads to it from {start!r})")
 

@@ -6,7 +6,7 @@ language from the same diagnosis.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 Lang = Literal["ja", "en"]
@@ -217,5 +217,4 @@ class Reply:
     escalation: str
     question: str | None = None
     warnings: tuple[str, ...] = ()
-    probe_lines: tuple[str, ...] = ()
-    extra: tuple[str, ...] = field(default=())
+    extra: tuple[str, ...] = ()  # what to have ready before calling

@@ -15,7 +15,7 @@ MASK = "[伏せ字/redacted]"
 
 _LABEL = r"(?<![a-z])(?:password|passwd|passcode|pass|pwd|pw|パスワード|ぱすわーど|パス|暗証番号|アプリパスワード)(?![a-z])"
 # "password: x", "パスワード：x", "pw=x" — after an explicit separator any non-space token is a secret…
-_AFTER_SEPARATOR = re.compile(rf"({_LABEL}\s*(?:は)?\s*[:：=＝]\s*)([^\s、。,]{{2,128}})", re.IGNORECASE)
+_AFTER_SEPARATOR = re.compile(rf"({_LABEL}\s*(?:は)?\s*[:：=＝]\s*)(\S{{2,128}})", re.IGNORECASE)
 # …after a softer one ("is", "は", "を", "に") only a token that looks like a password (mixed classes).
 _AFTER_WORD = re.compile(
     rf"({_LABEL}\s*(?:is|was|=|は|を|に|:)?\s*[\"'「『]?)([!-~]{{4,128}})(?=[\"'」』]?(?:\s|$|です|でした|で|に|を|と|、|。))",

@@ -1,89 +1,25 @@
-"""Turn a Diagnosis into what a person reads: a Reply in one language, then plain text.
-
-A reply must fit on one phone screen: a heading, one or two sentences, at most five steps, the two most
-important "do not"s, and one escalation line with what to have ready.
-"""
+"""Presentation: plain text of a reply (console chat, CLI, Slack's notification fallback) and the
+escalation hand-off memo."""
 
 from __future__ import annotations
 
 from bot.knowledge import Knowledge
-from bot.model import Diagnosis, Lang, Reply, Text
-
-MAX_DONTS = 2
-MAX_PREPARE = 4
-
-_LABELS = {
-    "checklist": Text("やること", "What to do"),
-    "donts": Text("やってはいけないこと", "Do not"),
-    "escalation": Text("連絡先", "Who to contact"),
-    "prepare": Text("用意するもの", "Have ready"),
-    "question": Text("確認させてください", "One question"),
-    "confidence": Text("確からしさ", "confidence"),
-    "probe": Text("サーバーの確認結果", "Server check"),
-    "password": Text(
-        "⚠ パスワードらしき文字列が含まれていたので伏せました。そのパスワードはすぐに変更し、元のメッセージは削除してください。",
-        "⚠ Your message seemed to contain a password; it was hidden. Change that password now and delete the "
-        "original message.",
-    ),
-    "unknown_title": Text("エラーを特定できませんでした", "Could not tell which error this is"),
-}
+from bot.model import Diagnosis, Lang, Text
+from bot.reply import label
+from bot.triage import Outcome
 
 
-def label(key: str, lang: Lang) -> str:
-    return _LABELS[key].get(lang)
-
-
-def _escalation_line(diagnosis: Diagnosis, knowledge: Knowledge, lang: Lang) -> tuple[str, tuple[str, ...]]:
-    esc = diagnosis.leaf.escalation
-    if esc is None:
-        return "", ()
-    name, how = knowledge.targets.get(esc.to, (Text(esc.to, esc.to), Text("", "")))
-    line = f"{name.get(lang)}: {esc.when.get(lang)}"
-    if esc.to != "none" and how.get(lang):
-        line += f"（{how.get(lang)}）" if lang == "ja" else f" ({how.get(lang)})"
-    prepare = (*esc.prepare, *knowledge.prepare)[:MAX_PREPARE] if esc.to != "none" else ()
-    return line, tuple(p.get(lang) for p in prepare)
-
-
-def to_reply(diagnosis: Diagnosis, knowledge: Knowledge, lang: Lang, warnings: tuple[str, ...] = ()) -> Reply:
-    """The reply in one language; ``warnings`` come first (e.g. settings that differ from the provider's)."""
-    symptom, leaf = diagnosis.symptom, diagnosis.leaf
-    escalation, prepare = _escalation_line(diagnosis, knowledge, lang)
-    question: str | None = None
-    if diagnosis.clarifying is not None:
-        question = diagnosis.clarifying.get(lang)
-    elif diagnosis.question is not None and diagnosis.question.question is not None:
-        question = diagnosis.question.question.get(lang)
-    title = symptom.title.get(lang)
-    if leaf.title is not None and symptom.id != "unknown":
-        title = f"{title} — {leaf.title.get(lang)}"
-    notes = (label("password", lang),) if diagnosis.password_pasted else ()
-    probe_lines = _probe_lines(diagnosis, lang)
-    return Reply(
-        lang=lang,
-        symptom=symptom.id,
-        title=title,
-        summary=symptom.summary.get(lang),
-        checklist=tuple(step.get(lang) for step in leaf.checklist),
-        donts=tuple(d.get(lang) for d in leaf.donts[:MAX_DONTS]),
-        escalation=escalation,
-        question=question,
-        warnings=(*notes, *warnings),
-        probe_lines=probe_lines,
-        extra=prepare,
-    )
-
-
-def _probe_lines(diagnosis: Diagnosis, lang: Lang) -> tuple[str, ...]:
+def probe_lines(diagnosis: Diagnosis, lang: Lang) -> tuple[str, ...]:
     if diagnosis.probe is None:
         return ()
-    from bot.probe.report import probe_lines  # presentation of the probe lives beside the probe
+    from bot.probe.report import probe_lines as lines_of  # the probe's own wording, shared with its CLI
 
-    return tuple(probe_lines(diagnosis.probe, lang))
+    return tuple(lines_of(diagnosis.probe, lang))
 
 
-def to_text(reply: Reply, confidence: float | None = None) -> str:
+def to_text(outcome: Outcome) -> str:
     """Plain text for the console chat, the CLI and Slack's notification fallback."""
+    reply, confidence = outcome.reply, outcome.diagnosis.confidence
     lang = reply.lang
     head = f"■ {reply.title}"
     if confidence is not None and reply.symptom != "unknown":
@@ -100,9 +36,10 @@ def to_text(reply: Reply, confidence: float | None = None) -> str:
         lines.append(reply.escalation)
         if reply.extra:
             lines.append(f"{label('prepare', lang)}: " + " / ".join(reply.extra))
-    if reply.probe_lines:
+    probe = probe_lines(outcome.diagnosis, lang)
+    if probe:
         lines += ["", f"【{label('probe', lang)}】" if lang == "ja" else f"{label('probe', lang)}:"]
-        lines += list(reply.probe_lines)
+        lines += list(probe)
     if reply.question:
         lines += ["", f"❓ {reply.question}"]
     return "\n".join(lines).strip()
@@ -158,7 +95,7 @@ def handoff(diagnosis: Diagnosis, knowledge: Knowledge, text: str, lang: Lang) -
         lines += [f"{_h('answers', lang)}:", *asked]
     if diagnosis.leaf.checklist:
         lines += [f"{_h('tried', lang)}:", *(f"- {s.get(lang)}" for s in diagnosis.leaf.checklist)]
-    probe = _probe_lines(diagnosis, lang)
+    probe = probe_lines(diagnosis, lang)
     if probe:
         lines += [f"{_h('probe', lang)}:", *probe]
     lines.append(_h("note", lang))

@@ -14,7 +14,7 @@ from bot.diagnose import diagnose
 from bot.knowledge import Knowledge
 from bot.model import Diagnosis, Lang, Match, ProbeReport, Redaction, Reply
 from bot.redact import redact
-from bot.render import to_reply, to_text
+from bot.reply import to_reply
 
 ProbeFn = Callable[[str], ProbeReport]
 MAX_INPUT_BYTES = 1_000_000
@@ -30,9 +30,6 @@ class Outcome:
     def text(self) -> str:
         """The message as it may be stored or quoted: secrets already masked."""
         return self.redaction.text
-
-    def as_text(self) -> str:
-        return to_text(self.reply, self.diagnosis.confidence)
 
     def as_json(self) -> dict[str, object]:
         """The public `--json` contract (documented in README)."""

@@ -104,7 +104,15 @@ def load_file(path: Path, label: str) -> tuple[Any, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        return None, [Problem(label, line, f"YAML syntax: {exc.problem or exc.context}")]
+        detail = exc.problem or exc.context or "cannot parse"
+        if (
+            exc.context
+            and exc.context_mark
+            and exc.problem_mark
+            and exc.context_mark.line != exc.problem_mark.line
+        ):
+            detail += f" ({exc.context} that starts on line {exc.context_mark.line + 1})"
+        return None, [Problem(label, line, f"YAML syntax: {detail}")]
     except yaml.YAMLError as exc:
         return None, [Problem(label, 1, f"YAML syntax: {exc}")]
     finally:
