@@ -7,6 +7,9 @@ half-broken tree.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ ESCALATION_TARGETS = ("carrier", "isp", "rental_server", "in_house_admin", "prov
 PROBE_CHECKS = ("dns", "tcp", "tls", "greeting", "auth")
 AUTO_KEYS = ("protocol", "client", "ssl", "port", "has_host", "has_address", "text")
 MAX_STEPS = 5
+CACHE_VERSION = 1  # bump when the model classes change shape
 
 SYMPTOM_FIELDS = {"id", "title", "summary", "recognise", "probe_checks", "start", "nodes", "sources"}
 QUESTION_FIELDS = {"question", "yes", "no", "default", "auto_yes", "auto_no"}
@@ -504,9 +508,55 @@ def inspect(root: Path) -> tuple[Knowledge | None, list[Problem]]:
     return knowledge, problems
 
 
-def load(root: Path) -> Knowledge:
-    """The validated knowledge, or KnowledgeError listing every problem."""
+def _fingerprint(root: Path) -> str:
+    """Changes whenever any file in the folder (or this loader) changes: name, size or modification time."""
+    digest = hashlib.sha256(f"{CACHE_VERSION}:{root.resolve()}:{Path(__file__).stat().st_mtime_ns}".encode())
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            st = path.stat()
+            digest.update(f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return digest.hexdigest()[:32]
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mailcheck"
+
+
+def _read_cache(path: Path) -> Knowledge | None:
+    try:
+        with path.open("rb") as handle:
+            cached = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    return cached if isinstance(cached, Knowledge) else None
+
+
+def _write_cache(path: Path, knowledge: Knowledge) -> None:
+    """Best effort: a read-only home or a full disk only costs the next start its speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(knowledge, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    except OSError:
+        pass
+
+
+def load(root: Path, *, cache: bool = True) -> Knowledge:
+    """The validated knowledge, or KnowledgeError listing every problem.
+
+    Parsing ~40 YAML files costs ~150 ms, most of a CLI start; a folder that validated before is read
+    back from a pickle keyed on every file's size and mtime (like .pyc files), so only a change re-parses.
+    """
+    root = Path(root)
+    cached_at = _cache_dir() / f"knowledge-{_fingerprint(root)}.pickle" if cache and root.is_dir() else None
+    if cached_at is not None and (cached := _read_cache(cached_at)) is not None:
+        return cached
     knowledge, problems = inspect(root)
     if problems or knowledge is None:
         raise KnowledgeError(problems)
+    if cached_at is not None:
+        _write_cache(cached_at, knowledge)
     return knowledge

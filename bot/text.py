@@ -52,12 +52,23 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 _LATIN_WORD = re.compile(r"[a-zA-Z]{2,}")
 
 
+# Product names and protocol words say nothing about the writer's language ("Outlook 0x800CCC0E").
+_NEUTRAL_WORDS = {
+    "outlook", "iphone", "ipad", "ios", "mac", "macos", "android", "gmail", "thunderbird", "windows", "mail",
+    "imap", "imaps", "pop", "pop3", "pop3s", "smtp", "ssl", "tls", "starttls", "port", "wifi", "wi", "fi",
+    "docomo", "au", "softbank", "ymobile", "becky", "xserver", "ocn", "biglobe", "nifty", "so", "net",
+    "err", "ok", "no", "id", "pc", "com", "jp", "co", "ne", "or", "www", "http", "https",
+}  # fmt: skip
+
+
 def detect_lang(text: str) -> Lang:
-    """Japanese when kana appear, or when Han characters outweigh Latin words (kanji-only headings)."""
+    """Japanese unless the message has real English words: the users are Japanese offices, so a bare
+    error code or product name ("Outlook 0x800CCC0E") is answered in Japanese."""
     if _KANA.search(text):
         return "ja"
+    words = [w for w in _LATIN_WORD.findall(text) if w.lower() not in _NEUTRAL_WORDS]
     han = len(_HAN.findall(text))
-    return "ja" if han and han >= len(_LATIN_WORD.findall(text)) else "en"
+    return "en" if len(words) >= 2 and len(words) > han else "ja"
 
 
 # --- entities -------------------------------------------------------------------------------------

@@ -42,14 +42,17 @@ LANGS = [
     ("Cannot Get Mail", "en"),
     ("受信サーバー接続不可", "ja"),
     ("Outlook 0x800CCC0E エラー", "ja"),
-    ("", "en"),
-    ("😀😀", "en"),
+    ("Outlook 0x800CCC0E", "ja"),
+    ("imap.example.jp:993", "ja"),
+    ("Connection timed out", "en"),
+    ("", "ja"),
+    ("😀😀", "ja"),
 ]
 
 
 @pytest.mark.parametrize(("text", "lang"), LANGS, ids=[t or "empty" for t, _ in LANGS])
 def test_language_of_message(text: str, lang: str) -> None:
-    """Kana or a majority of kanji means Japanese; everything else answers in English."""
+    """Kana means Japanese; English needs real English words; otherwise Japanese first."""
     assert detect_lang(text) == lang
 
 
