@@ -12,12 +12,19 @@ ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 
 
+@pytest.fixture(scope="session")
+def cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One knowledge cache for the whole run, never the developer's own ~/.cache."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def clean_env(monkeypatch: pytest.MonkeyPatch, cache_home: Path) -> None:
     """A developer's Slack tokens or mailcheck settings never leak into a test (bolt would switch to OAuth)."""
     for name in list(os.environ):
         if name.startswith(("SLACK_", "MAILCHECK_")):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
 
 
 @pytest.fixture

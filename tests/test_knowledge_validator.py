@@ -146,3 +146,25 @@ def test_yes_and_no_keys_are_not_booleans(kdir: Path) -> None:
     knowledge = load(kdir)
     node = knowledge.symptoms["auth_failed"].nodes["q1"]
     assert (node.yes, node.no, node.auto_yes) == ("leaf_yes", "leaf_no", (("ssl", "off"),))
+
+
+def test_cache_sees_every_edit(kdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cached folder is re-read after an edit, and a broken edit is refused, not served from cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    first = load(kdir)
+    assert list((tmp_path / "cache" / "mailcheck").glob("knowledge-*.pickle"))
+    assert load(kdir).symptoms["timeout"].title == first.symptoms["timeout"].title
+    _edit(kdir / "symptoms" / "timeout.yml", "ja: timeout の見出し", "ja: 新しい見出し")
+    assert load(kdir).symptoms["timeout"].title.ja == "新しい見出し"
+    _edit(kdir / "symptoms" / "timeout.yml", "    yes: leaf_yes", "    yes: gone")
+    with pytest.raises(KnowledgeError):
+        load(kdir)
+
+
+def test_corrupt_cache_is_ignored(kdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged cache file costs only speed: the folder is parsed again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    load(kdir)
+    for cached in (tmp_path / "cache" / "mailcheck").glob("*.pickle"):
+        cached.write_bytes(b"not a pickle")
+    assert "auth_failed" in load(kdir).symptoms
