@@ -15,9 +15,9 @@ from bot.knowledge import Knowledge
 from bot.model import Diagnosis, Lang, Match, ProbeReport, Redaction, Reply
 from bot.redact import redact
 from bot.reply import to_reply
+from bot.text import clip
 
 ProbeFn = Callable[[str], ProbeReport]
-MAX_INPUT_BYTES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,8 @@ class Triage:
         self.index: Index = build_index(knowledge)
 
     def classify(self, text: str, lang: Lang | None = None) -> tuple[Match, Redaction]:
-        redaction = redact(_bounded(text))
+        # An error message is short: past MAX_CHARS only the head and tail are kept (and stored).
+        redaction = redact(clip(text))
         return rank(self.index, redaction.text, lang), redaction
 
     def handle(
@@ -114,10 +115,3 @@ class Triage:
         )
         reply = to_reply(diagnosis, self.knowledge, match.lang)
         return Outcome(diagnosis, reply, redaction)
-
-
-def _bounded(text: str) -> str:
-    """Never work on more than ~1 MB; the classifier itself only looks at the head and tail."""
-    if len(text) > MAX_INPUT_BYTES:
-        return text[:MAX_INPUT_BYTES]
-    return text
