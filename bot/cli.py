@@ -189,9 +189,79 @@ def add_chat(sub: Any) -> None:
     p.set_defaults(func=cmd_chat)
 
 
+# --- settings ----------------------------------------------------------------------------------------
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from bot.discover import DnsServerError, Options, discover
+    from bot.providers import AddressError, load_providers
+    from bot.settings_text import render_settings
+
+    folder = args.knowledge or settings().knowledge_dir
+    providers, problems = load_providers(Path(folder) / "providers")
+    if problems:
+        fail("the provider files have mistakes; run `mailcheck knowledge check`:\n"
+             + "\n".join(str(p) for p in problems[:20]))  # fmt: skip
+    dns_server = args.dns_server or (None if args.offline else settings().dns_server)
+    try:
+        answer = discover(args.address, providers, Options(dns_server, args.offline, timeout=args.timeout))
+    except (AddressError, DnsServerError) as exc:
+        fail(exc.text.get(args.lang))
+    checks = _verify_settings(answer, args) if args.verify else None
+    if args.json:
+        data = answer.as_dict(args.lang)
+        if checks is not None:
+            data["verify"] = [c.as_dict(args.lang) for c in checks]
+        print_json(data)
+    else:
+        print(render_settings(answer, args.lang))
+        if checks is not None:
+            from bot.settings_text import render_verify
+
+            print(render_verify(checks, args.lang))
+    found_problem = checks is not None and any(not c.ok for c in checks)
+    return EXIT_PROBLEMS if not answer.incoming or found_problem else EXIT_OK
+
+
+def _verify_settings(answer: Any, args: argparse.Namespace) -> Any:
+    from collections.abc import Mapping
+
+    from bot.discover import verify
+    from bot.probe import run_probe
+
+    conf = settings()
+
+    def probe(host: str, ports: Mapping[str, int]) -> Any:
+        # The probe needs time for TLS and the greeting, more than one DNS lookup does.
+        return run_probe(host, timeout=max(args.timeout, 8.0), dns_server=args.dns_server or conf.dns_server,
+                         cafile=conf.cafile, ports=ports, allow=conf.probe_allow)  # fmt: skip
+
+    return verify(answer, probe)
+
+
+def add_settings(sub: Any) -> None:
+    p = sub.add_parser("settings", help="which incoming server, port, SSL and user name an address needs",
+                       description="Incoming-server settings for an e-mail address: provider files, then DNS SRV, "
+                       "autoconfig, the MX host, and last a guess. Exit 1 when nothing was found "
+                       "(or --verify found a difference), 2 for an unusable address.")  # fmt: skip
+    p.add_argument("address", help="the e-mail address, e.g. taro@example.co.jp")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--lang", choices=("ja", "en"), default="ja", help="answer in this language (default ja)")
+    p.add_argument(
+        "--dns-server", metavar="IP[:PORT]", help="ask this DNS server (default: $MAILCHECK_DNS_SERVER)"
+    )
+    p.add_argument("--offline", action="store_true", help="use the knowledge folder only: no DNS, no HTTP")
+    p.add_argument("--verify", action="store_true", help="connect to the recommended servers and compare")
+    p.add_argument("--timeout", type=float, default=4.0, help="per-lookup time limit in seconds (default 4)")
+    p.add_argument(
+        "--knowledge", type=Path, help="knowledge folder (default: $MAILCHECK_KNOWLEDGE or ./knowledge)"
+    )
+    p.set_defaults(func=cmd_settings)
+
+
 # --- wiring ------------------------------------------------------------------------------------------
 
-COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat)
+COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat, add_settings)
 
 
 def build_parser() -> argparse.ArgumentParser:

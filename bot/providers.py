@@ -451,7 +451,7 @@ def load_provider(path: Path, label: str) -> tuple[Provider | None, list[Problem
     if not incoming and not notes and "incoming" in data:
         c.add(data.line_of("incoming"), "incoming is empty: add notes explaining what to do instead")
     sources, checked = _sources(c, data), _checked(c, data)
-    if c.problems or None in (name, kind, auth, password, where):
+    if problems or c.problems or None in (name, kind, auth, password, where):
         return None, problems + c.problems
     provider = Provider(
         id=cast(str, pid),
