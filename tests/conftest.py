@@ -53,3 +53,13 @@ def dns_zone_server(tmp_path: Path) -> Iterator[object]:
             return stack.enter_context(run_dnsmasq(zone, workdir))
 
         yield start
+
+
+@pytest.fixture(scope="session")
+def dovecot_farm() -> Iterator[object]:
+    """Real Dovecot instances on 127.0.0.2 … (tests.servers.dovecot.SPECS): each starts on first use,
+    all stop at the end of the session."""
+    from tests.servers.dovecot import DovecotFarm
+
+    with DovecotFarm() as farm:
+        yield farm
