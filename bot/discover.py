@@ -171,7 +171,7 @@ NO_DNS = Text("DNS サーバーが設定されていません", "no DNS server i
 def srv_servers(lookup: _Dns, address: Address) -> tuple[list[Incoming], Text]:
     """Servers from _imaps/_imap/_pop3s/_pop3 SRV records, best first, and what was found."""
     servers: list[Incoming] = []
-    outcomes: list[str] = []
+    outcomes: list[Text] = []
     for service, protocol, security in SRV_SERVICES:
         records, why = lookup.query(f"{service}.{address.domain}", "SRV")
         usable = _usable_srv(records)
@@ -179,11 +179,17 @@ def srv_servers(lookup: _Dns, address: Address) -> tuple[list[Incoming], Text]:
             Incoming(protocol, target, port, security, "address", login_for("address", address))
             for target, port in usable
         ]
-        outcomes.append(
-            f"{service}: {len(usable)}" if usable else f"{service}: {why.en if why else 'no usable target'}"
+        outcome = (
+            Text(f"{len(usable)} 件", f"{len(usable)}")
+            if usable
+            else why or Text("使える宛先なし", "no usable target")
         )
-    text = "; ".join(outcomes)
-    return servers[:MAX_SERVERS], Text(text, text)
+        outcomes.append(Text(f"{service}: {outcome.ja}", f"{service}: {outcome.en}"))
+    return servers[:MAX_SERVERS], _joined(outcomes)
+
+
+def _joined(parts: Sequence[Text]) -> Text:
+    return Text("; ".join(p.ja for p in parts), "; ".join(p.en for p in parts))
 
 
 def _usable_srv(records: Sequence[object]) -> list[tuple[str, int]]:
@@ -381,16 +387,15 @@ def autoconfig_servers(
     lookup: _Dns, address: Address, options: Options
 ) -> tuple[ClientConfig | None, str, Text]:
     """The first autoconfig URL that gives a usable document: (config, url, outcome)."""
-    outcomes: list[str] = []
+    outcomes: list[Text] = []
     for url in autoconfig_urls(options.autoconfig_urls, address):
         try:
             config = parse_clientconfig(fetch_document(url, lookup, options), address)
         except AutoconfigError as exc:
-            outcomes.append(f"{url}: {exc.text.en}")
+            outcomes.append(Text(f"{url}: {exc.text.ja}", f"{url}: {exc.text.en}"))
             continue
         return config, url, Text(f"{len(config.incoming)} 件", f"{len(config.incoming)} server(s)")
-    text = "; ".join(outcomes)
-    return None, "", Text(text, text)
+    return None, "", _joined(outcomes) if outcomes else Text("URL なし", "no URL to try")
 
 
 # --- MX and the last-resort guess ------------------------------------------------------------------

@@ -6,6 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.model import Entities
 from bot.providers import (
@@ -356,3 +358,31 @@ def test_offline_answer_for_an_unknown_domain_says_so() -> None:
     assert "--offline" in answer.notes[0].en
     data = answer.as_dict("en")
     assert set(data) >= {"address", "domain", "provider", "source", "incoming", "notes"}
+
+
+@given(st.text(max_size=400))
+@settings(max_examples=300, deadline=None)
+def test_parse_address_never_fails_with_anything_but_address_error(raw: str) -> None:
+    """Any text at all gives an Address or an AddressError with both languages, never another exception."""
+    try:
+        address = parse_address(raw)
+    except AddressError as exc:
+        assert exc.text.ja and exc.text.en
+    else:
+        assert address.domain.isascii() and "@" not in address.domain
+
+
+@given(
+    st.one_of(st.none(), st.text(max_size=80)),
+    st.one_of(st.none(), st.integers(min_value=-5, max_value=70_000)),
+    st.one_of(st.none(), st.booleans()),
+    st.one_of(st.none(), st.text(max_size=80)),
+)
+@settings(max_examples=300, deadline=None)
+def test_compare_accepts_anything_typed(
+    host: str | None, port: int | None, ssl: bool | None, user: str | None
+) -> None:
+    """Whatever was extracted from a message, the comparison answers with bilingual messages."""
+    for address in ("taro@docomo.ne.jp", "t@xs1.xsrv.jp", "taro@example.com"):
+        for mismatch in compare(settings_offline(address, PROVIDERS), Typed(host, port, ssl, user)):
+            assert mismatch.message.ja and mismatch.message.en
