@@ -259,9 +259,71 @@ def add_settings(sub: Any) -> None:
     p.set_defaults(func=cmd_settings)
 
 
+# --- probe -------------------------------------------------------------------------------------------
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Exit 0 when the probe ran (even if the server is sick: the report says so), 2 when it was refused."""
+    import os
+
+    from bot.probe import (
+        CredentialError,
+        ProbeConfigError,
+        credentials_from_env,
+        parse_port_option,
+        run_probe,
+    )
+    from bot.probe.report import probe_json, probe_lines
+
+    conf = settings()
+    try:
+        report = run_probe(
+            args.host,
+            timeout=args.timeout,
+            dns_server=args.dns_server or conf.dns_server,
+            cafile=args.cafile or conf.cafile,
+            ports=dict(parse_port_option(p) for p in args.port),
+            allow=conf.probe_allow,
+            credentials=credentials_from_env(os.environ),  # mailboxes the operator configured, never chat
+        )
+    except (ProbeConfigError, CredentialError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print_json(probe_json(report))
+    else:
+        print("\n".join(probe_lines(report, args.lang)))
+    return EXIT_USAGE if report.refused is not None else EXIT_OK
+
+
+def add_probe(sub: Any) -> None:
+    p = sub.add_parser("probe", help="check a mail server live: DNS, ports, TLS certificate, IMAP/POP greeting",
+                       description="Check a mail server the way an admin would (dig, openssl s_client, telnet 143). "
+                       "HOST is a server name, a domain or an e-mail address. Exit 0 when the check ran "
+                       "(the report says whether the server is healthy), 2 for bad usage or a refused host.")  # fmt: skip
+    p.add_argument("host", metavar="HOST", help="e.g. mail.example.co.jp or taro@example.co.jp")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--lang", choices=("ja", "en"), default="ja", help="findings in this language (default ja)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=8.0, metavar="S", help="total time limit in seconds (default 8)"
+    )
+    p.add_argument(
+        "--dns-server", metavar="IP[:PORT]", help="ask this DNS server (default: $MAILCHECK_DNS_SERVER)"
+    )
+    p.add_argument(
+        "--cafile",
+        metavar="PEM",
+        help="trust these CA certificates (default: $MAILCHECK_CAFILE, else the system's)",
+    )
+    p.add_argument("--port", action="append", default=[], metavar="NAME=PORT",
+                   help="use another mail port for a service (imaps, imap, pop3s, pop3, submissions, submission)")  # fmt: skip
+    p.set_defaults(func=cmd_probe)
+
+
 # --- wiring ------------------------------------------------------------------------------------------
 
-COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat, add_settings)
+COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat, add_settings, add_probe)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,7 +58,7 @@ def make_contexts(cafile: str | None) -> Contexts:
     legacy = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     legacy.check_hostname = False
     legacy.verify_mode = ssl.CERT_NONE
-    legacy.minimum_version = ssl.TLSVersion.TLSv1
+    legacy.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED  # the named old versions warn as deprecated
     # OpenSSL 3 refuses TLS 1.0/1.1 above security level 0; only used to name an old server's protocol.
     legacy.set_ciphers("DEFAULT:@SECLEVEL=0")
     return Contexts(verify, inspect, legacy, login)

@@ -20,7 +20,9 @@ class Zone:
     a: dict[str, str] = field(default_factory=dict)  # name -> IPv4
     aaaa: dict[str, str] = field(default_factory=dict)
     mx: list[tuple[str, str, int]] = field(default_factory=list)  # (domain, exchange, preference)
-    srv: list[tuple[str, str, int, int, int]] = field(default_factory=list)  # (name, target, port, prio, weight)
+    srv: list[tuple[str, str, int, int, int]] = field(
+        default_factory=list
+    )  # (name, target, port, prio, weight)
     txt: dict[str, str] = field(default_factory=dict)
 
 
@@ -66,7 +68,8 @@ def _config(zone: Zone, port: int, log: Path) -> list[str]:
     lines += [f"host-record={name},{ip}" for name, ip in zone.a.items()]
     lines += [f"host-record={name},{ip}" for name, ip in zone.aaaa.items()]
     lines += [f"mx-host={d},{host},{pref}" for d, host, pref in zone.mx]
-    lines += [f"srv-host={n},{t},{p},{prio},{w}" for n, t, p, prio, w in zone.srv]
+    # Target "." (RFC 2782/6186: "this service is not offered") is dnsmasq's srv-host with no target.
+    lines += [f"srv-host={n}" if t == "." else f"srv-host={n},{t},{p},{prio},{w}" for n, t, p, prio, w in zone.srv]
     lines += [f'txt-record={n},"{v}"' for n, v in zone.txt.items()]
     return lines
 
