@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.classify import Index, build_index, rank
 from bot.diagnose import diagnose
 from bot.knowledge import Knowledge
-from bot.model import Diagnosis, Lang, Match, ProbeReport, Redaction, Reply
+from bot.model import Diagnosis, Lang, Match, ProbeReport, Redaction, Reply, Text
 from bot.redact import redact
 from bot.reply import to_reply
 from bot.text import clip
@@ -113,5 +113,52 @@ class Triage:
             probe=report,
             password_pasted=redaction.password_pasted,
         )
-        reply = to_reply(diagnosis, self.knowledge, match.lang)
+        reply = to_reply(diagnosis, self.knowledge, match.lang, settings_advice(self.knowledge, match))
         return Outcome(diagnosis, reply, redaction)
+
+
+USERNAME_WORDS = {
+    "address": Text("メールアドレス全体", "the full address"),
+    "localpart": Text("@より前の部分", "the part before @"),
+    "id": Text("通知書に書かれたID", "the ID on your settings sheet"),
+}
+# Symptoms where the values typed into the mail app are the usual culprit.
+SETTINGS_SYMPTOMS = {
+    "account_setup",
+    "auth_failed",
+    "cannot_connect",
+    "timeout",
+    "tls_mismatch",
+    "dns_not_found",
+}
+
+
+def settings_advice(knowledge: Knowledge, match: Match) -> tuple[str, ...]:
+    """Lines comparing what the person typed with the provider's published settings (knowledge only, no
+    network): the classic SSL/port and address/ID mix-ups first, then the recommended server."""
+    from bot.providers import AddressError, Typed, compare, settings_offline, typed_from_entities
+
+    typed = typed_from_entities(match.entities)
+    lang = match.lang
+    answer = None
+    if match.entities.addresses:
+        try:
+            answer = settings_offline(match.entities.addresses[0], list(knowledge.providers))
+        except AddressError:
+            answer = None
+    if answer is None:
+        if typed == Typed():
+            return ()
+        from bot.providers import classic_mismatches
+
+        return tuple(m.message.get(lang) for m in classic_mismatches(typed))
+    found = sorted(compare(answer, typed), key=lambda m: not m.classic)
+    lines = [m.message.get(lang) for m in found]
+    if answer.provider is not None and answer.incoming and match.best.symptom in SETTINGS_SYMPTOMS:
+        best = answer.incoming[0]
+        login = best.login or USERNAME_WORDS[best.username].get(lang)
+        head = "推奨設定" if lang == "ja" else "Recommended"
+        user = "ユーザー名" if lang == "ja" else "user name"
+        lines.append(f"{head} ({answer.provider.name.get(lang)}): {best.protocol.upper()} {best.host} "
+                     f"{best.port} {best.security.upper()}, {user}: {login}")  # fmt: skip
+    return tuple(lines)
