@@ -94,7 +94,7 @@ def _probe_fn(args: argparse.Namespace) -> Callable[[str], Any] | None:
 def cmd_diagnose(args: argparse.Namespace) -> int:
     if args.jsonl:
         return _diagnose_lines(args)
-    text = read_text_arg(args.text)
+    text = read_image_arg(args.image, args.text) if args.image else read_text_arg(args.text)
     if not text.strip():
         raise UsageError(
             "the message is empty: paste the error text you see (パスワードは書かないでください)"
@@ -102,12 +102,40 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     triage = open_triage(args.knowledge)
     outcome = triage.handle(text, lang=args.lang, probe=_probe_fn(args))
     if args.json:
-        print_json(outcome.as_json())
+        result = outcome.as_json()
+        if args.image:
+            result["ocr_text"] = outcome.text  # what was read, already redacted
+        print_json(result)
     else:
         from bot.render import to_text
 
+        if args.image:  # show what was read first, so the person can correct a misreading
+            read = " / ".join(line for line in outcome.text.splitlines() if line.strip())
+            print(f"読み取った文字 / Text read: {read}\n(違っていたら文字で送り直してください / "
+                  "If this is wrong, type the error instead.)\n")  # fmt: skip
         print(to_text(outcome))
     return EXIT_OK
+
+
+def read_image_arg(path: Path, text: str | None) -> str:
+    """The text of a screenshot file (OCR); a wrong file or a missing Tesseract is one line, exit 2."""
+    from bot import ocr
+
+    if text is not None:
+        raise UsageError("give either the error text or --image FILE, not both")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(ocr.MAX_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        result = ocr.read_image(data)
+    except ocr.OcrError as exc:
+        raise UsageError(str(exc)) from None
+    if not result.text.strip():
+        raise UsageError("画像から文字を読み取れませんでした。エラーの文字を入力してください / "
+                         "no text found in the picture; please type the error text")  # fmt: skip
+    return result.text
 
 
 def _diagnose_lines(args: argparse.Namespace) -> int:
@@ -129,6 +157,8 @@ def add_diagnose(sub: Any) -> None:
     p = sub.add_parser("diagnose", help="diagnose an error message (TEXT or standard input)",
                        description="Recognise a mail error and print what to do. パスワードは書かないでください。")  # fmt: skip
     p.add_argument("text", nargs="?", help="the error text; '-' or nothing reads standard input")
+    p.add_argument("--image", type=Path, metavar="FILE",
+                   help="read the error from a screenshot (PNG, JPEG, GIF, WebP; needs Tesseract)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
         "--jsonl", action="store_true", help="read one message per line, print one JSON object per line"

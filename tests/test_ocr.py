@@ -7,6 +7,7 @@ under CI=true. The error-file tests need no Tesseract: a wrong file gets its ans
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import zipfile
@@ -17,6 +18,7 @@ from PIL import Image
 
 from bot import ocr
 from bot.text import normalise
+from tests.cli_run import run_cli
 from tests.screenshots import SAMPLES, Sample, draw, draw_iphone, photo_of_screen, png_bytes
 from tests.servers.binaries import require_binary
 
@@ -259,3 +261,61 @@ def test_parse_tsv_joins_words_per_line_and_averages_confidence() -> None:
     text, confidence = ocr.parse_tsv("\n".join([head, *rows]))
     assert text == "Cannot Get\nMail"
     assert confidence == pytest.approx(0.8)
+
+
+# --- mailcheck diagnose --image -------------------------------------------------------------------
+
+
+@pytest.fixture
+def screenshot_file(tmp_path: Path) -> Path:
+    """An Outlook 0x800CCC92 dialog (dark mode) saved as a PNG file."""
+    path = tmp_path / "outlook.png"
+    draw(BY_ID["outlook-auth-ja"], dark=True).save(path)
+    return path
+
+
+def test_cli_diagnoses_a_screenshot_as_json(tesseract: str, screenshot_file: Path) -> None:
+    """--image --json diagnoses the text read from the picture and adds it as ocr_text."""
+    result = run_cli("diagnose", "--image", str(screenshot_file), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["symptom"] == "auth_failed"
+    assert "0x800CCC92" in data["ocr_text"]
+    assert data["lang"] == "ja"
+
+
+def test_cli_shows_what_it_read_first(tesseract: str, screenshot_file: Path) -> None:
+    """The human reply starts with the text read, so the person can correct a misreading."""
+    result = run_cli("diagnose", "--image", str(screenshot_file))
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("読み取った文字 / Text read: ") and "0x800CCC92" in first
+
+
+def test_cli_without_tesseract_says_so_in_one_line(tmp_path: Path, screenshot_file: Path) -> None:
+    """With no tesseract on PATH: one Error line with the install command, exit 2, no traceback."""
+    result = run_cli("diagnose", "--image", str(screenshot_file), env={"PATH": str(tmp_path)})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert "apt-get install tesseract-ocr tesseract-ocr-jpn" in result.stderr
+
+
+CLI_BAD = [
+    ("pdf", ["doc.pdf"], b"%PDF-1.4\n", "PDF"),
+    ("missing-file", ["nothing.png"], None, "cannot read"),
+    ("text-and-image", ["shot.png", "0x800CCC0E"], b"", "not both"),
+]
+
+
+@pytest.mark.parametrize(("args", "content", "says"), [c[1:] for c in CLI_BAD], ids=[c[0] for c in CLI_BAD])
+def test_cli_refuses_a_wrong_image_argument(
+    tmp_path: Path, args: list[str], content: bytes | None, says: str
+) -> None:
+    """A PDF, a missing file, or TEXT together with --image: one Error line, exit 2."""
+    if content is not None:
+        (tmp_path / args[0]).write_bytes(content)
+    rest = args[1:]
+    result = run_cli("diagnose", "--image", str(tmp_path / args[0]), *rest)
+    assert result.returncode == 2
+    assert says in result.stderr and "Traceback" not in result.stderr
