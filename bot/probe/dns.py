@@ -130,7 +130,7 @@ def _values(answer: dns.resolver.Answer, rdtype: str) -> tuple[tuple[str, ...], 
         )
         ranked = sorted(answer, key=lambda r: (r.priority, -r.weight))
         srv = tuple(Srv(service, _host(r.target), r.port, r.priority, r.weight) for r in ranked)
-        return tuple(f"{s.target or '.'}:{s.port}" for s in srv), srv
+        return tuple(f"{s.target}:{s.port}" if s.target else "not offered (target .)" for s in srv), srv
     return tuple(sorted(r.to_text() for r in answer)), ()
 
 

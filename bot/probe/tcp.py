@@ -12,6 +12,7 @@ from typing import Literal
 ConnectStatus = Literal["open", "refused", "timeout", "unreachable", "error"]
 
 MIN_STEP = 0.05  # never hand a socket a zero or negative timeout: that would mean "block forever" or fail
+RECORD_MARGIN = 0.15
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def connect_one(
 ) -> tuple[socket.socket | None, Connect]:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.settimeout(deadline.step(cap))
+    # Give up a moment before the deadline, so "timed out" is recorded before the runner stops waiting.
+    sock.settimeout(deadline.step(cap if cap is not None else deadline.remaining() - RECORD_MARGIN))
     start = time.monotonic()
     try:
         sock.connect((address, port))

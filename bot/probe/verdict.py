@@ -67,7 +67,7 @@ def dns_checks(facts: Facts) -> list[Check]:
         lookups = by_kind.get(kind, [])
         if (
             facts.target.from_email
-            or facts.host != facts.target.name
+            or facts.host not in (None, facts.target.name)
             or any(lk.status == "ok" for lk in lookups)
         ):
             found.append(_optional_check(name, lookups))
