@@ -351,9 +351,49 @@ def add_probe(sub: Any) -> None:
     p.set_defaults(func=cmd_probe)
 
 
+# --- serve -------------------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    conf = settings()
+    if not conf.slack_bot_token:
+        print("mailcheck: SLACK_BOT_TOKEN が未設定のため、このターミナルでチャットを開きます / "
+              "SLACK_BOT_TOKEN is not set: opening the local console chat instead.", file=sys.stderr)  # fmt: skip
+        return int(cmd_chat(args))
+    if args.port is not None and not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port} is out of range (0–65535; 0 picks a free port)")
+    from dataclasses import replace
+
+    from bot.slack.serve import ServeError, serve
+
+    if args.db is not None:
+        conf = replace(conf, db_path=args.db)
+    try:
+        return serve(conf, open_triage(args.knowledge), host=args.host,
+                     port=conf.port if args.port is None else args.port)  # fmt: skip
+    except ServeError as exc:
+        fail(str(exc))
+
+
+def add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the Slack app (Socket Mode with SLACK_APP_TOKEN, else HTTP on $PORT)",
+                       description="Run the Slack app: Socket Mode when SLACK_APP_TOKEN is set, otherwise HTTP on "
+                       "$PORT (POST /slack/events, GET /healthz) under gunicorn. Without SLACK_BOT_TOKEN it says "
+                       "so and opens the local console chat.")  # fmt: skip
+    p.add_argument("--host", default="0.0.0.0", help="HTTP mode: address to listen on (default 0.0.0.0)")
+    p.add_argument("--port", type=int, help="HTTP mode: port (default $PORT or 3000; 0 picks a free one)")
+    p.add_argument("--lang", choices=("ja", "en"), help="console chat only: answer in this language")
+    p.add_argument(
+        "--knowledge", type=Path, help="knowledge folder (default: $MAILCHECK_KNOWLEDGE or ./knowledge)"
+    )
+    p.add_argument("--db", type=Path, help="history file (default: $MAILCHECK_DB or ./mailcheck.db)")
+    p.set_defaults(func=cmd_serve)
+
+
 # --- wiring ------------------------------------------------------------------------------------------
 
-COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat, add_settings, add_probe)
+COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat, add_settings, add_probe,
+                                                add_serve)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
