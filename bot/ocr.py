@@ -22,6 +22,7 @@ import time
 import unicodedata
 import warnings
 from dataclasses import dataclass
+from functools import cache
 
 from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
@@ -87,7 +88,9 @@ class OcrResult:
 # --- formats --------------------------------------------------------------------------------------
 
 
+@cache
 def _heif_available() -> bool:
+    """Whether pillow-heif is installed (it registers the HEIC decoder with Pillow once)."""
     try:
         import pillow_heif  # type: ignore[import-not-found,unused-ignore]
     except ImportError:

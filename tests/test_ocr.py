@@ -176,15 +176,26 @@ def test_too_many_pixels_is_refused_before_decoding() -> None:
         ocr.read_image(bomb)
 
 
-def test_heic_is_read_or_refused_with_the_fix() -> None:
-    """HEIC (iPhone photos) is decoded when pillow-heif is installed, else refused naming pillow-heif."""
-    header = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+HEIC_HEADER = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"
+
+
+def test_heic_screenshot_is_read_when_pillow_heif_is_installed(tesseract: str) -> None:
+    """An iPhone HEIC picture is decoded by pillow-heif and read like a PNG."""
+    if "HEIC" not in ocr.supported_types():
+        pytest.skip("pillow-heif is not installed: pip install -e '.[heic]'")
+    sample = BY_ID["iphone-auth-en"]
+    result = read(png_bytes(draw(sample), "HEIF"), tesseract)
+    assert_read(sample, result)
+
+
+def test_heic_is_refused_with_the_fix_or_broken_header_is_not_an_image() -> None:
+    """Without pillow-heif, HEIC is refused naming pillow-heif; with it, a bare header is a broken picture."""
     if "HEIC" in ocr.supported_types():
-        with pytest.raises(ocr.NotAnImage):  # a bare header is a broken HEIC, not an unknown type
-            ocr.read_image(header)
+        with pytest.raises(ocr.NotAnImage):
+            ocr.read_image(HEIC_HEADER)
     else:
         with pytest.raises(ocr.UnsupportedImage, match="pillow-heif"):
-            ocr.read_image(header)
+            ocr.read_image(HEIC_HEADER)
 
 
 # --- without Tesseract, and when it misbehaves ----------------------------------------------------
