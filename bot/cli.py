@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -18,7 +20,8 @@ from bot import __version__
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.triage import Triage
+    from bot.store import Store
+    from bot.triage import Outcome, Triage
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -101,6 +104,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         )
     triage = open_triage(args.knowledge)
     outcome = triage.handle(text, lang=args.lang, probe=_probe_fn(args))
+    _recorder(args)(outcome)
     if args.json:
         result = outcome.as_json()
         if args.image:
@@ -143,11 +147,14 @@ def _diagnose_lines(args: argparse.Namespace) -> int:
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("--jsonl reads one message per line from standard input")
     triage = open_triage(args.knowledge)
+    record = _recorder(args)
     out = sys.stdout
     for number, raw in enumerate(sys.stdin.buffer, 1):
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
         line = line.replace("\\n", "\n")
-        result = triage.handle(line, lang=args.lang).as_json()
+        outcome = triage.handle(line, lang=args.lang)
+        record(outcome)
+        result = outcome.as_json()
         result["line"] = number
         out.write(json.dumps(result, ensure_ascii=False) + "\n")
     return EXIT_OK
@@ -169,7 +176,31 @@ def add_diagnose(sub: Any) -> None:
     p.add_argument(
         "--knowledge", type=Path, help="knowledge folder (default: $MAILCHECK_KNOWLEDGE or ./knowledge)"
     )
+    p.add_argument("--db", type=Path, help="record the diagnosis in this SQLite file (default: $MAILCHECK_DB "
+                   "when set; otherwise nothing is recorded)")  # fmt: skip
     p.set_defaults(func=cmd_diagnose)
+
+
+def _recorder(args: argparse.Namespace) -> Callable[[Outcome], None]:
+    """Record each diagnosis when --db or MAILCHECK_DB names a file; a plain diagnose records nothing."""
+    from bot.config import read_dotenv
+
+    conf = settings()
+    explicit = os.environ.get("MAILCHECK_DB") or read_dotenv(Path.cwd() / ".env").get("MAILCHECK_DB")
+    path = args.db or (conf.db_path if explicit else None)
+    if path is None:
+        return lambda outcome: None
+    store = open_store(path)
+
+    def record(outcome: Outcome) -> None:
+        from bot.store import StoreError
+
+        try:
+            store.record_diagnosis(outcome, source="cli")
+        except StoreError as exc:
+            fail(str(exc))
+
+    return record
 
 
 # --- knowledge ---------------------------------------------------------------------------------------
@@ -180,6 +211,7 @@ def cmd_knowledge_check(args: argparse.Namespace) -> int:
 
     folder = args.dir or settings().knowledge_dir
     knowledge, problems = inspect(folder)
+    problems += _advice_problems(folder, knowledge)
     for problem in sorted(problems):
         print(problem)
     if problems or knowledge is None:
@@ -189,6 +221,13 @@ def cmd_knowledge_check(args: argparse.Namespace) -> int:
     print(f"OK: {len(knowledge.symptoms)} symptoms, {nodes} nodes, {len(knowledge.clients)} clients, "
           f"{len(knowledge.providers)} providers in {folder}")  # fmt: skip
     return EXIT_OK
+
+
+def _advice_problems(folder: Path, knowledge: Any) -> list[Any]:
+    """The weekly report's advice file is knowledge too: same check, same file:line answers."""
+    from bot.summary import advice_path, inspect_advice
+
+    return inspect_advice(advice_path(folder), knowledge)[1]
 
 
 def add_knowledge(sub: Any) -> None:
@@ -208,7 +247,20 @@ def add_knowledge(sub: Any) -> None:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bot.console import run_chat
 
-    return run_chat(open_triage(args.knowledge), sys.stdin, sys.stdout, lang=args.lang)
+    return run_chat(
+        open_triage(args.knowledge), sys.stdin, sys.stdout, lang=args.lang, store=_chat_store(args)
+    )
+
+
+def _chat_store(args: argparse.Namespace) -> Store | None:
+    """History goes to --db, $MAILCHECK_DB or ./mailcheck.db; when that fails the chat still runs."""
+    from bot.store import Store, StoreError
+
+    try:
+        return Store(args.db or settings().db_path)
+    except StoreError as exc:
+        print(f"mailcheck: 履歴は保存しません / history is not saved: {exc}", file=sys.stderr)
+        return None
 
 
 def add_chat(sub: Any) -> None:
@@ -216,6 +268,7 @@ def add_chat(sub: Any) -> None:
                        description="Local console chat: paste an error, answer the questions with numbers.")  # fmt: skip
     p.add_argument("--lang", choices=("ja", "en"), help="answer in this language (default: each message's)")
     p.add_argument("--knowledge", type=Path, help="knowledge folder")
+    p.add_argument("--db", type=Path, help="history file (default: $MAILCHECK_DB or ./mailcheck.db)")
     p.set_defaults(func=cmd_chat)
 
 
@@ -351,6 +404,202 @@ def add_probe(sub: Any) -> None:
     p.set_defaults(func=cmd_probe)
 
 
+# --- history: weekly report, watch list, export, purge ------------------------------------------------
+
+
+def open_store(path: Path | None) -> Store:
+    """The history database (--db, else $MAILCHECK_DB, else ./mailcheck.db), created or upgraded in place."""
+    from bot.store import Store, StoreError
+
+    try:
+        return Store(path or settings().db_path)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def cmd_report_weekly(args: argparse.Namespace) -> int:
+    from bot.summary import ReportError, build_weekly, parse_now, render_text, report_inputs, zone
+
+    conf = settings()
+    try:
+        tz = zone(conf.tz)
+        now = parse_now(args.now, tz) if args.now else datetime.now(tz)
+        knowledge, rules = report_inputs(args.knowledge or conf.knowledge_dir)
+    except ReportError as exc:
+        fail(str(exc))
+    with open_store(args.db) as store:
+        report = build_weekly(store, now=now, tz=tz, knowledge=knowledge, rules=rules)
+        if args.png:
+            _write_chart(report, args.png, args.lang)
+        if args.post:
+            _post_report(conf, store, report, args.post, now)
+    if args.json:
+        print_json(report.as_json())
+    else:
+        print(render_text(report, args.lang))
+    return EXIT_OK
+
+
+def _write_chart(report: Any, path: Path, lang: Any) -> None:
+    from bot.chart import render_png
+
+    if not path.parent.is_dir():
+        fail(f"--png {path}: the folder {path.parent} does not exist")
+    render_png(report, path, lang=lang)
+    print(f"mailcheck: chart written to {path}", file=sys.stderr)
+
+
+def _post_report(conf: Settings, store: Store, report: Any, channel: str, now: datetime) -> None:
+    """Post once per ISO week and channel: a second run (or `mailcheck serve`) finds the week taken."""
+    if not conf.slack_bot_token:
+        fail("--post needs SLACK_BOT_TOKEN (the Bot User OAuth Token, xoxb-…)")
+    from bot.slack.report_post import PostError, make_client, post_once
+    from bot.summary import week_key, zone
+
+    period = week_key(now, zone(conf.tz))
+    try:
+        posted = post_once(
+            store, make_client(conf), channel, report, period=period, owner=f"cli:{os.getpid()}"
+        )
+    except PostError as exc:
+        fail(str(exc), EXIT_PROBLEMS)
+    state = "posted to" if posted else "already posted (nothing to do) for"
+    print(f"mailcheck: weekly report {period} {state} {channel}", file=sys.stderr)
+
+
+def add_report(sub: Any) -> None:
+    p = sub.add_parser("report", help="reports from the history database")
+    rsub = p.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
+    weekly = rsub.add_parser("weekly", help="the weekly mail-health summary (the 7 days before --now vs the 7 before)",
+                             description="週次レポート: 直近7日間と、その前の7日間を比べます。 The 7 days before "
+                             "--now against the 7 days before that.")  # fmt: skip
+    weekly.add_argument("--db", type=Path, help="history file (default: $MAILCHECK_DB or ./mailcheck.db)")
+    weekly.add_argument("--json", action="store_true", help="print one JSON object")
+    weekly.add_argument("--png", type=Path, metavar="FILE", help="also draw the chart to this PNG file")
+    weekly.add_argument(
+        "--post", metavar="CHANNEL", help="post it to this Slack channel (once per week; safe to rerun)"
+    )
+    weekly.add_argument(
+        "--now", help="end of the report, ISO date or date-time (default: now, in $MAILCHECK_TZ)"
+    )
+    weekly.add_argument(
+        "--lang", choices=("ja", "en"), help="one language only (default: Japanese, then English)"
+    )
+    weekly.add_argument("--knowledge", type=Path, help="knowledge folder (symptom titles and advice)")
+    weekly.set_defaults(func=cmd_report_weekly)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    with open_store(args.db) as store:
+        if args.watch_command == "list":
+            entries = store.watch_list()
+            if args.json:
+                print_json([{"host": e.host, "added_at": e.added_at.isoformat()} for e in entries])
+            for entry in entries if not args.json else []:
+                print(f"{entry.host}\t{entry.added_at:%Y-%m-%d}")
+            return EXIT_OK
+        try:
+            changed = (store.watch_add if args.watch_command == "add" else store.watch_remove)(args.host)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    verb = {"add": ("added", "already on the watch list"), "remove": ("removed", "not on the watch list")}
+    print(f"{args.host}: {verb[args.watch_command][0 if changed else 1]}")
+    return EXIT_OK if changed or args.watch_command == "add" else EXIT_PROBLEMS
+
+
+def add_watch(sub: Any) -> None:
+    p = sub.add_parser("watch", help="the company's own mail servers, probed every hour by mailcheck serve")
+    wsub = p.add_subparsers(dest="watch_command", required=True, metavar="COMMAND")
+    for name, text in (("add", "add a server to the watch list"), ("remove", "take a server off the list")):
+        one = wsub.add_parser(name, help=text, description=text)
+        one.add_argument("host", metavar="HOST", help="e.g. mail.example.co.jp")
+        one.add_argument("--db", type=Path, help="history file (default: $MAILCHECK_DB or ./mailcheck.db)")
+        one.set_defaults(func=cmd_watch)
+    listing = wsub.add_parser(
+        "list", help="show the watched servers", description="Show the watched servers."
+    )
+    listing.add_argument("--db", type=Path, help="history file (default: $MAILCHECK_DB or ./mailcheck.db)")
+    listing.add_argument("--json", action="store_true", help="print a JSON list")
+    listing.set_defaults(func=cmd_watch)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.summary import ReportError, parse_now, zone
+
+    try:
+        since = parse_now(args.since, zone(settings().tz))
+    except ReportError as exc:
+        raise UsageError(str(exc).replace("--now", "--since")) from None
+    out = sys.stdout if args.output is None else args.output.open("w", encoding="utf-8", newline="")
+    try:
+        with open_store(args.db) as store:
+            rows = store.export(args.table, since)
+            count = (
+                _write_csv(out, store.columns(args.table), rows)
+                if args.format == "csv"
+                else _write_json(out, rows)
+            )
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    print(f"mailcheck: {count} {args.table} rows since {since:%Y-%m-%d %H:%M}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write_csv(out: Any, columns: list[str], rows: Any) -> int:
+    import csv
+
+    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for count, row in enumerate(rows, 1):  # noqa: B007 - the count after the loop is the answer
+        writer.writerow(row)
+    return count
+
+
+def _write_json(out: Any, rows: Any) -> int:
+    """A JSON list written row by row, so a large export never sits in memory whole."""
+    count = 0
+    out.write("[")
+    for count, row in enumerate(rows, 1):
+        out.write(("," if count > 1 else "") + "\n" + json.dumps(row, ensure_ascii=False))
+    out.write("\n]\n")
+    return count
+
+
+def add_export(sub: Any) -> None:
+    p = sub.add_parser("export", help="write the history as CSV or JSON for your own analysis",
+                       description="履歴を CSV / JSON で書き出します（利用者はハッシュ、アドレスはドメインのみ）。 "
+                       "Write the history (users hashed, addresses as domains only) as CSV or JSON.")  # fmt: skip
+    p.add_argument(
+        "--since", required=True, metavar="DATE", help="from this ISO date or date-time ($MAILCHECK_TZ)"
+    )
+    p.add_argument("--format", choices=("csv", "json"), default="csv", help="default csv")
+    p.add_argument("--table", choices=("cases", "probes", "weekly"), default="cases",
+                   help="cases (default), probes, or weekly counts kept after the purge")  # fmt: skip
+    p.add_argument("--output", type=Path, metavar="FILE", help="write here instead of standard output")
+    p.add_argument("--db", type=Path, help="history file (default: $MAILCHECK_DB or ./mailcheck.db)")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    days = args.days or settings().retention_days
+    with open_store(args.db) as store:
+        result = store.purge(days)
+    print(f"removed {result.cases} cases and {result.probes} probes from before {result.cutoff:%Y-%m-%d} "
+          f"({result.weeks} weeks; their weekly counts are kept)")  # fmt: skip
+    return EXIT_OK
+
+
+def add_purge(sub: Any) -> None:
+    p = sub.add_parser("purge", help="delete cases and probes older than the retention, keeping weekly counts",
+                       description="Delete history older than --days (default $MAILCHECK_RETENTION_DAYS, 400); "
+                       "weekly counts stay. mailcheck serve does this every night.")  # fmt: skip
+    p.add_argument("--days", type=int, help="keep this many days (at least 15: the report needs two weeks)")
+    p.add_argument("--db", type=Path, help="history file (default: $MAILCHECK_DB or ./mailcheck.db)")
+    p.set_defaults(func=cmd_purge)
+
+
 # --- serve -------------------------------------------------------------------------------------------
 
 
@@ -393,7 +642,7 @@ def add_serve(sub: Any) -> None:
 # --- wiring ------------------------------------------------------------------------------------------
 
 COMMANDS: tuple[Callable[[Any], None], ...] = (add_diagnose, add_knowledge, add_chat, add_settings, add_probe,
-                                                add_serve)  # fmt: skip
+                                                add_report, add_watch, add_export, add_purge, add_serve)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

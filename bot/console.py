@@ -5,12 +5,18 @@ It runs the same pipeline as the Slack app; the tree's buttons become numbered c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 from bot.model import Lang
 from bot.render import handoff, to_text
 from bot.triage import Outcome, Triage
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+_T = TypeVar("_T")
 
 _TEXT = {
     "hello": {
@@ -41,12 +47,28 @@ class _Case:
     lang: Lang
     outcome: Outcome
     answers: dict[str, str] = field(default_factory=dict)
+    case_id: int | None = None  # the row in the history database, when there is one
 
 
 class Chat:
-    def __init__(self, triage: Triage, out: TextIO, lang: Lang | None = None) -> None:
-        self.triage, self.out, self.lang = triage, out, lang
+    def __init__(
+        self, triage: Triage, out: TextIO, lang: Lang | None = None, store: Store | None = None
+    ) -> None:
+        self.triage, self.out, self.lang, self.store = triage, out, lang, store
         self.case: _Case | None = None
+
+    def keep(self, write: Callable[[Store], _T]) -> _T | None:
+        """Write to the history; a database problem is said once and never stops the chat."""
+        from bot.store import StoreError
+
+        if self.store is None:
+            return None
+        try:
+            return write(self.store)
+        except StoreError as exc:
+            self.store = None
+            self.say(f"（履歴を保存できません / history not saved: {exc}）")
+            return None
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -62,8 +84,14 @@ class Chat:
 
     def message(self, text: str) -> None:
         outcome = self.triage.handle(text, lang=self.lang)
-        self.case = _Case(outcome.text, outcome.reply.lang, outcome)
+        case_id = self.keep(lambda store: store.record_diagnosis(outcome, source="console"))
+        self.case = _Case(outcome.text, outcome.reply.lang, outcome, case_id=case_id)
         self.show(outcome)
+
+    def close(self, case: _Case, outcome: str) -> None:
+        if case.case_id is not None:
+            case_id = case.case_id
+            self.keep(lambda store: store.record_outcome(case_id, outcome))
 
     def choose(self, number: str) -> None:
         case = self.case
@@ -74,11 +102,16 @@ class Chat:
             case.outcome = self.triage.handle(
                 case.text, lang=case.lang, answers=case.answers, symptom_id=case.outcome.diagnosis.symptom.id
             )
+            if case.case_id is not None:
+                case_id, outcome = case.case_id, case.outcome
+                self.keep(lambda store: store.record_step(case_id, outcome))
             self.show(case.outcome)
         elif number == "3":
+            self.close(case, "solved")
             self.say(_TEXT["solved"][case.lang])
             self.case = None
         elif number == "4":
+            self.close(case, "stuck")
             d = case.outcome.diagnosis
             self.say(handoff(d, self.triage.knowledge, case.text, case.lang))
             self.case = None
@@ -101,8 +134,10 @@ class Chat:
         return True
 
 
-def run_chat(triage: Triage, stdin: TextIO, stdout: TextIO, lang: Lang | None = None) -> int:
-    chat = Chat(triage, stdout, lang)
+def run_chat(
+    triage: Triage, stdin: TextIO, stdout: TextIO, lang: Lang | None = None, store: Store | None = None
+) -> int:
+    chat = Chat(triage, stdout, lang, store)
     interactive = stdin.isatty()
     chat.say(_TEXT["hello"][lang or "ja"])
     while True:
