@@ -128,6 +128,9 @@ def preflight(settings: Settings) -> str:
     """auth.test once, before forking or connecting: a wrong token is one clear line, not a crash loop."""
     assert settings.slack_bot_token is not None
     client = web.make_client(settings.slack_bot_token, settings.slack_api_url)
+    sdk_log = logging.getLogger("slack_sdk")
+    level = sdk_log.level
+    sdk_log.setLevel(logging.CRITICAL)  # the SDK's own retry chatter; our one line says it
     try:
         result = client.auth_test()
     except SlackApiError as exc:
@@ -137,14 +140,33 @@ def preflight(settings: Settings) -> str:
     except (SlackClientError, OSError) as exc:
         raise ServeError(f"cannot reach Slack at {settings.slack_api_url} ({type(exc).__name__}); "
                          "check the network or SLACK_API_URL") from None  # fmt: skip
+    finally:
+        sdk_log.setLevel(level)
     return f"{result.get('user', '?')} in {result.get('team', '?')}"
 
 
 # --- the two modes ----------------------------------------------------------------------------------
 
 
+class _DropTokenNotice(logging.Filter):
+    """bolt warns that SLACK_BOT_TOKEN is unused whenever it is set and a client is given (always, here)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("As you gave `client` as well")
+
+
+def configure_logging() -> None:
+    """One line per event on standard error; message texts are never logged, only ids and error codes."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mailcheck.slack.bolt").addFilter(_DropTokenNotice())
+    # slack_sdk logs every retry at INFO; ours (web.py) already say what matters at WARNING.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+
+
 def serve(settings: Settings, triage: Triage, *, host: str, port: int) -> int:
     who = preflight(settings)
+    configure_logging()
     check_db_path(settings.db_path)
     if settings.slack_app_token:
         return serve_socket_mode(settings, triage, who)
@@ -164,9 +186,13 @@ def serve_socket_mode(settings: Settings, triage: Triage, who: str) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     app = build(settings, triage)
-    handler = SocketModeHandler(app.bolt, settings.slack_app_token)
+    # The SDK logs a failed first connection itself; until it succeeds, our one line says it instead.
+    socket_log = logging.getLogger("mailcheck.slack.socket")
+    socket_log.setLevel(logging.CRITICAL)
+    handler = SocketModeHandler(app.bolt, settings.slack_app_token, logger=socket_log)
     try:
         handler.connect()  # type: ignore[no-untyped-call]
+        socket_log.setLevel(logging.NOTSET)
     except SlackApiError as exc:
         app.close()
         code = exc.response.get("error", exc.response.status_code)

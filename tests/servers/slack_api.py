@@ -184,8 +184,11 @@ class SlackApiServer:
         if failure is not None:
             extra = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             return failure.status, {"ok": False, "error": failure.error or "ratelimited"}, extra
-        if not headers.get("authorization", "").startswith("Bearer xox"):
+        auth = headers.get("authorization", "")
+        if not auth.startswith(("Bearer xox", "Bearer xapp-")):
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if "revoked" in auth:  # tests name a token "xoxb-revoked-…" to get Slack's answer to a dead token
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
