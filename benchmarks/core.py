@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.knowledge import load  # noqa: E402
 from bot.triage import Triage  # noqa: E402
-from tests.test_corpus import load_corpus  # noqa: E402
+from tests.test_corpus import load_corpus, load_heldout  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -28,21 +28,28 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def calibration(triage: Triage, rows: list[dict[str, str]]) -> tuple[float, list[str]]:
-    """Expected calibration error over 5 confidence bins: |accuracy - mean confidence|, weighted."""
+    """Expected calibration error over 5 confidence bins: |accuracy - mean confidence|, weighted.
+    Only answered messages count: an `unknown` reply asks a question instead of claiming a symptom."""
     bins: list[list[tuple[float, bool]]] = [[] for _ in range(5)]
+    abstained = 0
     for row in rows:
         d = triage.handle(row["text"]).diagnosis
+        if d.symptom.id == "unknown":
+            abstained += 1
+            continue
         bins[min(4, int(d.confidence * 5))].append((d.confidence, d.symptom.id == row["symptom"]))
+    answered = len(rows) - abstained
     ece, lines = 0.0, []
     for i, items in enumerate(bins):
         if not items:
             continue
         conf = statistics.fmean(c for c, _ in items)
         acc = statistics.fmean(1.0 if ok else 0.0 for _, ok in items)
-        ece += len(items) / len(rows) * abs(acc - conf)
+        ece += len(items) / answered * abs(acc - conf)
         lines.append(
             f"  confidence {i / 5:.1f}-{(i + 1) / 5:.1f}: n={len(items):3d} mean={conf:.2f} accuracy={acc:.2f}"
         )
+    lines.append(f"  answered `unknown` (asked a question): {abstained}")
     return ece, lines
 
 
@@ -58,8 +65,15 @@ def main() -> None:
     rows = load_corpus()
     right = sum(triage.handle(r["text"]).diagnosis.symptom.id == r["symptom"] for r in rows)
     print(f"corpus: {len(rows)} messages, top-1 accuracy {right / len(rows):.1%} ({right}/{len(rows)})")
+    heldout = load_heldout()
+    right_h = sum(triage.handle(r["text"]).diagnosis.symptom.id == r["symptom"] for r in heldout)
+    print(f"held-out set (never used for tuning): {len(heldout)} messages, top-1 {right_h / len(heldout):.1%} "
+          f"({right_h}/{len(heldout)})")  # fmt: skip
+    ece, lines = calibration(triage, heldout)
+    print(f"calibration on the held-out set: expected calibration error {ece:.3f}")
+    print("\n".join(lines))
     ece, lines = calibration(triage, rows)
-    print(f"calibration: expected calibration error {ece:.3f}")
+    print(f"calibration on the tuning corpus: expected calibration error {ece:.3f}")
     print("\n".join(lines))
 
     latencies: list[float] = []
