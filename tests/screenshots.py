@@ -163,6 +163,10 @@ _NO_LINE_START = "、。，．）」』”’!?！？:："
 
 def wrap(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
     """Lines that fit ``width`` pixels, breaking Japanese anywhere and English at spaces."""
+    return [line for paragraph in text.split("\n") for line in _wrap_paragraph(paragraph, face, width)]
+
+
+def _wrap_paragraph(text: str, face: ImageFont.FreeTypeFont, width: int) -> list[str]:
     lines: list[str] = []
     line = ""
     for token in _tokens(text):
@@ -402,32 +406,30 @@ def png_bytes(image: Image.Image, format: str = "PNG") -> bytes:
 
 
 def corpus_samples(limit_per_symptom: int = 6) -> tuple[Sample, ...]:
-    """Short real texts from ``tests/corpus/*.tsv`` (text, symptom, lang, source) as alternating
-    iPhone / Outlook samples; the key is the whole text, since it is what was really shown."""
+    """Short real texts from ``tests/corpus/*.tsv`` (text, symptom, lang, source), drawn alternately
+    as an iPhone alert (first line as the title) and an Outlook dialog. The key is the whole text."""
     samples: list[Sample] = []
     seen: dict[str, int] = {}
     for path in sorted(CORPUS.glob("*.tsv")):
         with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                text, symptom, lang = (row.get(k) or "" for k in ("text", "symptom", "lang"))
-                text = text.replace("\\n", " ").strip()
-                if (
-                    not text
-                    or not symptom
-                    or symptom == "unknown"
-                    or lang not in ("ja", "en")
-                    or len(text) > 160
-                ):
+            for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
+                sample = _corpus_sample(row, len(samples), path.stem)
+                if sample is None or seen.get(sample.symptom, 0) >= limit_per_symptom:
                     continue
-                if seen.get(symptom, 0) >= limit_per_symptom:
-                    continue
-                seen[symptom] = seen.get(symptom, 0) + 1
-                client = "iphone" if len(samples) % 2 == 0 else "outlook"
-                title = (
-                    ("エラー" if lang == "ja" else "Error")
-                    if client == "iphone"
-                    else ("送受信エラー" if lang == "ja" else "Send/Receive Error")
-                )
-                samples.append(Sample(f"corpus-{path.stem}-{len(samples)}", symptom, lang, client, title, text, text,
-                                      row.get("source") or path.name))  # fmt: skip
+                seen[sample.symptom] = seen.get(sample.symptom, 0) + 1
+                samples.append(sample)
     return tuple(samples)
+
+
+def _corpus_sample(row: dict[str, str], number: int, stem: str) -> Sample | None:
+    text, symptom, lang = ((row.get(k) or "").strip() for k in ("text", "symptom", "lang"))
+    text = text.replace("\\n", "\n")
+    if not text or symptom in ("", "unknown") or lang not in ("ja", "en") or len(text) > 160:
+        return None
+    if number % 2 == 0:
+        title, _, body = text.partition("\n")
+        client = "iphone"
+    else:
+        title, body, client = ("送受信エラー" if lang == "ja" else "Send/Receive Error"), text, "outlook"
+    source = row.get("source") or stem
+    return Sample(f"corpus-{stem}-{number}", symptom, lang, client, title, body, text, source)
