@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import socket
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.model import SYMPTOM_IDS, Check, Finding, ProbeReport, Text
-from bot.probe import ProbeConfigError, RateLimiter, run_probe
+from bot.probe import ProbeConfigError, RateLimiter, run_probe, tcp
 from bot.probe.auth import (
     Credential,
     CredentialError,
@@ -474,3 +475,19 @@ def test_probe_lines_for_a_refused_report_give_the_reason() -> None:
     assert probe_lines(report, "en")[0].startswith(
         "The server was not checked: 10.0.0.8 is a private address"
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"), "refused"),
+        (TimeoutError("timed out"), "timeout"),
+        (OSError(errno.ENETUNREACH, "Network is unreachable"), "unreachable"),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), "unreachable"),
+        (OSError(errno.EACCES, "Permission denied"), "error"),
+    ],
+    ids=["refused", "timeout", "net-unreachable", "host-unreachable", "other"],
+)
+def test_connect_errors_are_told_apart(error: OSError, status: str) -> None:
+    """Refused, timed out and unreachable are different answers (closed port, firewall, no route)."""
+    assert tcp._classify(error) == status

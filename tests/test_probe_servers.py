@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import dns.rcode
 import pytest
 from imapclient import IMAPClient
 
@@ -22,7 +23,7 @@ from bot.probe.report import probe_json, probe_lines
 from tests.servers.certs import TestCA
 from tests.servers.dns import DnsServer, Zone, run_dnsmasq
 from tests.servers.dovecot import LOCKED_USER, PASSWORD, USER, DovecotFarm, DovecotServer
-from tests.servers.rude import ScriptedServer, full_backlog, silent
+from tests.servers.rude import ScriptedServer, failing_dns, full_backlog, silent
 
 pytestmark = pytest.mark.servers
 
@@ -112,6 +113,8 @@ def test_healthy_report_details_read_like_an_admins_notes(dns_server: DnsServer,
     assert "STARTTLS offered; login disabled before TLS" in details["greeting:imap"]
     assert "login after TLS by: LOGIN PLAIN" in details["greeting:imap"]
     assert details["greeting:pop3s"].startswith("+OK Dovecot")
+    assert "also: RESP-CODES AUTH-RESP-CODE" in details["greeting:pop3s"]
+    assert "login by: LOGIN PLAIN" in details["greeting:pop3s"]
 
 
 def test_closed_sending_ports_are_information(dns_server: DnsServer, farm: DovecotFarm) -> None:
@@ -218,6 +221,19 @@ def test_nxdomain_is_dns_not_found(dns_server: DnsServer, farm: DovecotFarm) -> 
     assert checks_of(report) == {"dns:address": "failed"}
     assert serious(report) == [("dns_not_found", "error")]
     assert "NXDOMAIN" in report.findings[0].message.ja
+
+
+def test_servfail_is_told_apart_from_nxdomain() -> None:
+    """A DNS server answering SERVFAIL: dns_not_found error that says SERVFAIL and that it is not the device."""
+    with failing_dns(dns.rcode.SERVFAIL) as server:
+        report = run_probe("mail.broken.test", timeout=3, dns_server=server)
+    check = next(c for c in report.checks if c.name == "dns:address")
+    assert check.status == "failed" and "SERVFAIL" in check.detail
+    assert serious(report) == [("dns_not_found", "error")]
+    assert (
+        "SERVFAIL" in report.findings[0].message.ja
+        and "not a problem with your device" in report.findings[0].message.en
+    )
 
 
 def test_dns_server_that_does_not_answer_is_inconclusive(farm: DovecotFarm) -> None:

@@ -16,6 +16,10 @@ from bot.probe.endpoint import EndpointResult
 from bot.probe.policy import RECEIVE_SERVICES, Target
 from bot.probe.tls import EXPIRY_SOON_DAYS, TlsResult
 
+# Capabilities worth a mention: response codes (RFC 2449/3206) make errors explainable; QUOTA and IDLE
+# explain "mailbox full" and push mail.
+NOTABLE_CAPABILITIES = ("RESP-CODES", "AUTH-RESP-CODE", "QUOTA", "IDLE")
+
 LABELS = {
     "imaps": "IMAP (SSL/TLS)",
     "imap": "IMAP (STARTTLS)",
@@ -200,6 +204,9 @@ def _greeting_detail(result: EndpointResult) -> str:
     final = result.after_tls or before
     where = "after TLS " if result.after_tls else ""
     parts.append(f"login {where}by: {' '.join(final.mechanisms) or 'USER/LOGIN'}")
+    notable = [c for c in NOTABLE_CAPABILITIES if c in final.capabilities]
+    if notable:
+        parts.append(f"also: {' '.join(notable)}")
     return "; ".join(parts)
 
 

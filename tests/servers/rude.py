@@ -114,3 +114,33 @@ class ScriptedServer:
                 return
             else:
                 conn.sendall(f"{tag} BAD not here\r\n".encode())
+
+
+@contextlib.contextmanager
+def failing_dns(rcode: int) -> Iterator[str]:
+    """A UDP DNS server on 127.0.0.1 that answers every query with ``rcode`` (e.g. SERVFAIL); yields IP:PORT."""
+    import dns.message
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            response = dns.message.make_response(dns.message.from_wire(data))
+            response.set_rcode(rcode)
+            sock.sendto(response.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        sock.close()
