@@ -55,7 +55,7 @@ def serve(tmp_path: Path) -> Iterator[object]:
     """Start ``mailcheck serve --host 127.0.0.1 --port 0`` with an environment; stopped after the test."""
     started: list[Served] = []
 
-    def start(env: dict[str, str]) -> Served:
+    def start(env: dict[str, str], ready: str = LISTENING) -> Served:
         clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MAILCHECK_"))}
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0"],
                                 cwd=tmp_path, env={**clean, "PYTHONPATH": str(ROOT), **env},
@@ -64,7 +64,7 @@ def serve(tmp_path: Path) -> Iterator[object]:
         threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
         served = Served(proc, lines, "")
         started.append(served)
-        served.url = _wait_listening(served)
+        served.url = _wait_for_line(served, ready)
         return served
 
     yield start
@@ -80,7 +80,11 @@ def serve(tmp_path: Path) -> Iterator[object]:
             served.proc.stdout.close()
 
 
-def _wait_listening(served: Served, timeout: float = 60) -> str:
+LISTENING = r"listening on (http://127\.0\.0\.1:\d+)"
+SOCKET_READY = r"(Socket Mode connected)"
+
+
+def _wait_for_line(served: Served, pattern: str, timeout: float = 60) -> str:
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -91,7 +95,7 @@ def _wait_listening(served: Served, timeout: float = 60) -> str:
                 break
             continue
         seen.append(line)
-        if match := re.search(r"listening on (http://127\.0\.0\.1:\d+)", line):
+        if match := re.search(pattern, line):
             return match.group(1)
     raise AssertionError("serve did not start:\n" + "".join(seen))
 
@@ -128,6 +132,35 @@ def test_serve_http_mode_records_cases_in_the_store(
     with sqlite3.connect(tmp_path / "mailcheck.db") as db:
         rows = db.execute("SELECT source, symptom FROM cases").fetchall()
     assert rows == [("command", "auth_failed")]
+
+
+# --- Socket Mode ---------------------------------------------------------------------------------------
+
+
+def test_serve_socket_mode_answers_events_and_commands_over_the_websocket(
+    serve: object, api: SlackApiServer, tmp_path: Path
+) -> None:
+    """With SLACK_APP_TOKEN: no signing secret needed; envelopes arrive over the WebSocket, each is acked by
+    its envelope id, a mention is answered in its thread and a slash command through its response_url."""
+    env = slack_env(api, tmp_path, SLACK_APP_TOKEN="xapp-1-test", SLACK_SIGNING_SECRET="")
+    served = serve(env, SOCKET_READY)  # type: ignore[operator]
+    event = {"type": "event_callback", "team_id": "T0MAIL", "api_app_id": "A0MAIL", "event_id": "Ev0SOCKET",
+             "event_time": 1, "event": mention(EN_AUTH, ts="1699999999.000100")}  # fmt: skip
+    api.socket_send({"envelope_id": "env-event", "type": "events_api", "accepts_response_payload": False,
+                     "payload": event})  # fmt: skip
+    api.wait_for("socket:ack", where=lambda c: c.params.get("envelope_id") == "env-event")
+    (reply,) = api.wait_for("chat.postMessage")
+    assert reply.params["thread_ts"] == "1699999999.000100"
+    command = {"team_id": "T0MAIL", "channel_id": "C0MAIL", "user_id": "U0ASKER", "command": "/mailcheck",
+               "text": EN_AUTH, "response_url": api.response_url("socket-cmd"), "trigger_id": "1.2.3",
+               "api_app_id": "A0MAIL"}  # fmt: skip
+    api.socket_send({"envelope_id": "env-cmd", "type": "slash_commands", "accepts_response_payload": True,
+                     "payload": command})  # fmt: skip
+    api.wait_for("socket:ack", where=lambda c: c.params.get("envelope_id") == "env-cmd")
+    (answer,) = api.wait_for("response:socket-cmd")
+    assert "Password or user name rejected" in answer.text
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(timeout=30) == 0
 
 
 # --- settings that stop the server ------------------------------------------------------------------

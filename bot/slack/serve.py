@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -198,9 +199,16 @@ def serve_socket_mode(settings: Settings, triage: Triage, who: str) -> int:
         code = exc.response.get("error", exc.response.status_code)
         raise ServeError(f"Slack rejected SLACK_APP_TOKEN ({code}): create an app-level token with the "
                          "connections:write scope (Basic Information → App-Level Tokens)") from None  # fmt: skip
+    except (SlackClientError, OSError) as exc:
+        app.close()
+        raise ServeError(f"cannot open the Socket Mode connection ({type(exc).__name__}); "
+                         "check the network, or unset SLACK_APP_TOKEN to use HTTP mode") from None  # fmt: skip
     print(f"mailcheck: signed in as {who}; Socket Mode connected", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a platform stop or Ctrl-C: close the socket, then exit 0
+        signal.signal(sig, lambda *_: stop.set())
     try:
-        threading.Event().wait()  # the handler's threads do the work until Ctrl-C / SIGTERM
+        stop.wait()  # the handler's threads do the work meanwhile
     finally:
         handler.close()  # type: ignore[no-untyped-call]
         app.close()

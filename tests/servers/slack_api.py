@@ -8,8 +8,14 @@ Modelled on slack-bolt's own ``tests/mock_web_api_server``, but with a free port
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
+import queue
+import select
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -83,6 +89,9 @@ class SlackApiServer:
         self.lock = threading.Lock()
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
+        self.closing = threading.Event()
+        self.socket_outbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.socket_connected = threading.Event()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="slack-api", daemon=True)
@@ -94,6 +103,7 @@ class SlackApiServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(timeout=5)
@@ -187,8 +197,8 @@ class SlackApiServer:
         auth = headers.get("authorization", "")
         if not auth.startswith(("Bearer xox", "Bearer xapp-")):
             return 200, {"ok": False, "error": "not_authed"}, {}
-        if "revoked" in auth:  # tests name a token "xoxb-revoked-…" to get Slack's answer to a dead token
-            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if "revoked" in auth or "rejected" in auth:  # a test names a token "xoxb-revoked-…" to get Slack's
+            return 200, {"ok": False, "error": "invalid_auth"}, {}  # answer to a dead token
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -260,7 +270,44 @@ class SlackApiServer:
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in listed]}
 
     def _m_apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": False, "error": "invalid_auth"}
+        host, port = self.httpd.server_address[:2]
+        return {"ok": True, "url": f"ws://{host!s}:{port}/link/?ticket=test"}
+
+    # --- Socket Mode: a minimal WebSocket peer (RFC 6455) ----------------------------------------------
+
+    def socket_send(self, envelope: dict[str, Any]) -> None:
+        """Queue one Socket Mode envelope (events_api, slash_commands, interactive) for the connected app."""
+        self.socket_outbox.put(envelope)
+
+    def _websocket(self, sock: socket.socket) -> None:
+        """Say hello, then pass queued envelopes to the app and record its acks until the server closes."""
+        sock.sendall(_frame(json.dumps({"type": "hello", "num_connections": 1}).encode(), 0x1))
+        self.socket_connected.set()
+        buffer = b""
+        while not self.closing.is_set():
+            try:
+                envelope = self.socket_outbox.get_nowait()
+                sock.sendall(_frame(json.dumps(envelope).encode(), 0x1))
+            except queue.Empty:
+                pass
+            ready, _, _ = select.select([sock], [], [], 0.02)
+            if not ready:
+                continue
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            buffer += chunk
+            while (parsed := _unframe(buffer)) is not None:
+                opcode, payload, buffer = parsed
+                if opcode == 0x9:  # ping -> pong
+                    sock.sendall(_frame(payload, 0xA))
+                elif opcode == 0x8:
+                    return
+                elif opcode == 0x1:
+                    with self.lock:
+                        self.state.calls.append(
+                            Call("socket:ack", json.loads(payload), {}, 200, time.monotonic())
+                        )
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -289,7 +336,9 @@ class SlackApiServer:
 
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
-                if path.startswith("/files-pri/"):
+                if path.startswith("/link") and self.headers.get("Upgrade", "").lower() == "websocket":
+                    self._upgrade()
+                elif path.startswith("/files-pri/"):
                     self._file(path)
                 elif path.startswith("/api/"):
                     self._api(path, dict(parse_qsl(urlsplit(self.path).query)))
@@ -323,6 +372,18 @@ class SlackApiServer:
                 self._record(method, params, status)
                 self._send(status, json.dumps(payload).encode(), "application/json; charset=utf-8", extra)
 
+            def _upgrade(self) -> None:
+                key = self.headers.get("Sec-WebSocket-Key", "")
+                accept = base64.b64encode(hashlib.sha1((key + _WS_GUID).encode()).digest()).decode()
+                self.send_response(101, "Switching Protocols")
+                self.send_header("Upgrade", "websocket")
+                self.send_header("Connection", "Upgrade")
+                self.send_header("Sec-WebSocket-Accept", accept)
+                self.end_headers()
+                self.wfile.flush()
+                self.close_connection = True
+                server._websocket(self.connection)
+
             def _file(self, path: str) -> None:
                 file_id = path.split("/")[2]
                 with server.lock:
@@ -337,6 +398,41 @@ class SlackApiServer:
                     self._send(200, found[1], str(found[0]["mimetype"]))
 
         return Handler
+
+
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def _frame(payload: bytes, opcode: int) -> bytes:
+    """One unmasked server-to-client frame."""
+    head = bytes([0x80 | opcode])
+    n = len(payload)
+    if n < 126:
+        return head + bytes([n]) + payload
+    if n < 65536:
+        return head + bytes([126]) + struct.pack("!H", n) + payload
+    return head + bytes([127]) + struct.pack("!Q", n) + payload
+
+
+def _unframe(data: bytes) -> tuple[int, bytes, bytes] | None:
+    """(opcode, payload, rest) of the first complete client frame (always masked), or None if incomplete."""
+    if len(data) < 2:
+        return None
+    opcode, masked, n, pos = data[0] & 0x0F, data[1] & 0x80, data[1] & 0x7F, 2
+    if n == 126:
+        if len(data) < 4:
+            return None
+        n, pos = struct.unpack("!H", data[2:4])[0], 4
+    elif n == 127:
+        if len(data) < 10:
+            return None
+        n, pos = struct.unpack("!Q", data[2:10])[0], 10
+    mask = data[pos : pos + 4] if masked else b"\0\0\0\0"
+    pos += 4 if masked else 0
+    if len(data) < pos + n:
+        return None
+    payload = bytes(b ^ mask[i % 4] for i, b in enumerate(data[pos : pos + n]))
+    return opcode, payload, data[pos + n :]
 
 
 @contextmanager
