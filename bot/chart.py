@@ -69,7 +69,7 @@ def render_png(report: WeeklyReport, path: Path, *, lang: Lang | None = None) ->
         days = _day_labels(report, lang)
         _draw_cases(cases_ax, report, days, lang)
         _draw_uptime(uptime_ax, report, days, lang)
-        figure.subplots_adjust(left=0.06, right=0.72, top=0.93, bottom=0.07, hspace=0.35)
+        figure.subplots_adjust(left=0.06, right=0.72, top=0.88, bottom=0.07, hspace=0.4)
         figure.suptitle(_title(report, lang), fontsize=14)
         temporary = path.with_name(path.name + ".tmp")
         figure.savefig(temporary, dpi=DPI, format="png")

@@ -699,7 +699,7 @@ class Store:
                 return True
             taken = db.execute(
                 "UPDATE jobs SET status = 'claimed', owner = ?, claimed_at = ? WHERE name = ? AND period = ? "
-                "AND ((status = 'claimed' AND claimed_at < ?) OR (status = 'failed' AND claimed_at < ?))",
+                "AND ((status = 'claimed' AND claimed_at < ?) OR (status = 'failed' AND claimed_at <= ?))",
                 (
                     owner,
                     now,
