@@ -111,6 +111,7 @@ def test_healthy_report_details_read_like_an_admins_notes(dns_server: DnsServer,
     assert "issued by mailcheck test CA" in details["tls:imaps"] and "trusted" in details["tls:imaps"]
     assert details["tls:imap"].startswith("STARTTLS: TLSv1.3")
     assert "STARTTLS offered; login disabled before TLS" in details["greeting:imap"]
+    assert "STLS offered; login after TLS by: LOGIN PLAIN" in details["greeting:pop3"]
     assert "login after TLS by: LOGIN PLAIN" in details["greeting:imap"]
     assert details["greeting:pop3s"].startswith("+OK Dovecot")
     assert "also: RESP-CODES AUTH-RESP-CODE" in details["greeting:pop3s"]
@@ -177,12 +178,13 @@ def test_expired_certificate_says_how_many_days_ago(dns_server: DnsServer, farm:
     assert checks_of(report)["tls:imaps"] == "failed"
     assert serious(report) == [("tls_certificate", "error")]
     message = report.findings[0].message
-    assert (
-        "サーバーの証明書が3日前に期限切れです。" in message.ja
-        and "お使いの端末の問題ではありません" in message.ja
+    assert message.ja == (
+        "サーバーの証明書が3日前に期限切れです。お使いの端末の問題ではありません。提供元に連絡してください。"
+        "（ポート 993, 143, 995, 110）"
     )
-    assert "expired 3 days ago" in message.en and "Contact the provider" in message.en
-    assert "name" not in message.en.split("expired")[0]  # the name matches: only the date is wrong
+    assert message.en.startswith(
+        "The server's certificate expired 3 days ago. This is not a problem with your device."
+    )
 
 
 def test_wrong_name_certificate_names_both_names(dns_server: DnsServer, farm: DovecotFarm) -> None:
@@ -356,7 +358,9 @@ def test_nearly_full_mailbox_is_mailbox_full(dns_server: DnsServer, farm: Doveco
     quota = next(c for c in report.checks if c.name == "quota:imaps")
     assert quota.status == "warning" and "of 20 KB used" in quota.detail
     assert serious(report) == [("mailbox_full", "warning")]
-    assert "KB" in report.findings[-1].message.ja and "full" in report.findings[-1].message.en
+    full = next(f for f in report.findings if f.symptom == "mailbox_full")
+    assert "95%（19 / 20 KB）" in full.message.ja and "95% full" in full.message.en
+    assert report.findings[0] == full  # the warning comes before the information
 
 
 def test_server_that_never_greets_is_inconclusive_and_bounded(

@@ -20,6 +20,8 @@ from bot.probe.tls import EXPIRY_SOON_DAYS, TlsResult
 # explain "mailbox full" and push mail.
 NOTABLE_CAPABILITIES = ("RESP-CODES", "AUTH-RESP-CODE", "QUOTA", "IDLE")
 
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
 LABELS = {
     "imaps": "IMAP (SSL/TLS)",
     "imap": "IMAP (STARTTLS)",
@@ -199,7 +201,9 @@ def _greeting_detail(result: EndpointResult) -> str:
                 parts.append("login allowed without encryption")
         else:
             parts.append(
-                "STARTTLS offered" + ("; login disabled before TLS" if before.login_disabled else "")
+                ("STLS" if before.protocol == "pop3" else "STARTTLS")
+                + " offered"
+                + ("; login disabled before TLS" if before.login_disabled else "")
             )
     final = result.after_tls or before
     where = "after TLS " if result.after_tls else ""
@@ -250,7 +254,8 @@ def findings(facts: Facts) -> tuple[Finding, ...]:
                 "No receiving server could be checked.",
             )
         )
-    return tuple(found)
+    # Errors first, then warnings, then information: what matters most fits on the first lines of a phone.
+    return tuple(sorted(found, key=lambda f: SEVERITY_ORDER[f.severity]))
 
 
 def _finding(symptom: str, severity: Severity, ja: str, en: str) -> Finding:
@@ -364,8 +369,8 @@ def _certificate_finding(group: list[EndpointResult], host: str) -> Finding:
         en.append(
             f"The certificate is for {names}, not for {host}. Check that the server name in the mail settings matches the certificate."
         )
-    ja.append(f"（ポート {_ports(group)}）お使いの端末の問題ではありません。提供元に連絡してください。")
-    en.append(f"(port {_ports(group)}) This is not a problem with your device. Contact the provider.")
+    ja.append(f"お使いの端末の問題ではありません。提供元に連絡してください。（ポート {_ports(group)}）")
+    en.append(f"This is not a problem with your device. Contact the provider. (port {_ports(group)})")
     return _finding("tls_certificate", "error", "".join(ja), " ".join(en))
 
 
