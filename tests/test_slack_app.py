@@ -620,3 +620,48 @@ def test_signature_helper_matches_slacks_documented_example() -> None:
     expected = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
     assert signature("8f742231b10e8888abcd99yyyzzz85a5", 1531420618, body) == expected
     assert SECRET  # the secret the app under test checks against
+
+
+# --- the server check button --------------------------------------------------------------------------
+
+
+def test_check_the_server_without_a_host_says_how(slack: RunningApp, api: SlackApiServer) -> None:
+    """Pressing 'Check the server' when the message names no server explains how to name one."""
+    slack.client.event(mention(JA_AUTH, ts=_ts(500)))
+    (first,) = api.wait_for("chat.postMessage")
+    assert bk.PROBE in _actions(first.blocks)
+    message = _posted(api, first)
+    slack.client.interactive(
+        button_press(message, bk.PROBE, channel="C0MAIL", response_url=api.response_url("p"))
+    )
+    notice = api.wait_for("chat.postMessage", 2)[1]
+    assert notice.params["thread_ts"] == _ts(500) and "/mailcheck probe" in notice.text
+
+
+def test_check_the_server_adds_the_probe_transcript_to_the_reply(
+    triage: Triage, api: SlackApiServer, dns_zone_server: Any
+) -> None:
+    """The button probes the server named in the message (here resolving to loopback, which the probe
+    refuses without connecting) and updates the reply with the transcript; the hand-off then carries it."""
+    from bot.slack.extras import ProbeOptions
+    from tests.servers.dns import Zone
+
+    dns = dns_zone_server(Zone(a={"imap.example.com": "127.0.0.1"}))
+    with running_app(triage, api, probe=ProbeOptions(timeout=5, dns_server=dns.address)) as slack:
+        slack.client.event(mention(EN_AUTH, ts=_ts(510)))
+        (first,) = api.wait_for("chat.postMessage")
+        message = _posted(api, first)
+        slack.client.interactive(
+            button_press(message, bk.PROBE, channel="C0MAIL", response_url=api.response_url("p"))
+        )
+        (update,) = api.wait_for("chat.update", timeout=30)
+        transcript = _all_text(update)
+        assert "imap.example.com" in transcript and (
+            "Server check" in transcript or "サーバーの確認結果" in transcript
+        )
+        message = {**message, **update.params}
+        slack.client.interactive(
+            button_press(message, bk.STUCK, channel="C0MAIL", response_url=api.response_url("p"))
+        )
+        memo = api.wait_for("chat.postMessage", 2)[1]
+        assert "Server check transcript" in memo.text
