@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from tests.cli_run import run_cli
 from tests.servers.dns import DnsServer, Zone, run_dnsmasq
 from tests.servers.dovecot import PASSWORD, USER, DovecotFarm
+from tests.servers.rude import full_backlog
 
 pytestmark = pytest.mark.servers
 
@@ -18,7 +20,13 @@ ALLOW = {"MAILCHECK_PROBE_ALLOW": "127.0.0.0/8"}
 
 @pytest.fixture(scope="module")
 def dns_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DnsServer]:
-    zone = Zone(a={"mail.healthy.test": "127.0.0.2", "mail.expired.test": "127.0.0.3"})
+    zone = Zone(
+        a={
+            "mail.healthy.test": "127.0.0.2",
+            "mail.expired.test": "127.0.0.3",
+            "mail.blackhole.test": "127.0.0.11",
+        }
+    )
     with run_dnsmasq(zone, tmp_path_factory.mktemp("dns")) as server:
         yield server
 
@@ -60,6 +68,16 @@ def test_sick_server_still_exits_zero_and_says_why(env: dict[str, str]) -> None:
     result = run_cli("probe", "mail.expired.test", "--lang", "en", env=env)
     assert result.returncode == 0
     assert "The server's certificate expired 3 days ago." in result.stdout
+
+
+def test_black_holed_server_the_command_returns_within_the_limit(env: dict[str, str]) -> None:
+    """Every receiving port black-holed, --timeout 2: the whole command (Python start included) ends on time."""
+    with full_backlog("127.0.0.11", (993, 143, 995, 110)):
+        start = time.monotonic()
+        result = run_cli("probe", "mail.blackhole.test", "--timeout", "2", "--lang", "en", env=env)
+        elapsed = time.monotonic() - start
+    assert result.returncode == 0 and "did not answer in time" in result.stdout
+    assert elapsed < 2 + 3  # generous: interpreter start-up; no straggler thread may hold the process
 
 
 def test_options_override_the_environment(dns_server: DnsServer, dovecot_farm: DovecotFarm) -> None:

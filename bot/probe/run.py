@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+import threading
 import time
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from typing import TypeVar
 
 import dns.resolver
 
@@ -27,8 +29,8 @@ from bot.probe.policy import RECEIVE_SERVICES, Network, ProbeConfigError, RateLi
 from bot.probe.tcp import Deadline
 from bot.probe.tls import Contexts
 
+T = TypeVar("T")
 MAX_TIMEOUT = 120.0
-WORKERS = 8
 AUTH_RESERVE = 2.0  # at most this much of the budget is kept back for the login when one is configured
 
 
@@ -96,17 +98,29 @@ def _refused(host: str, refusal: Refusal, started: float) -> ProbeReport:
 def _probe(
     target: Target, config: _Config, resolver: dns.resolver.Resolver | None, deadline: Deadline
 ) -> verdict.Facts:
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="probe")
-    try:
-        plan = _plan(target, config, resolver, deadline, pool)
-        _check_policy(plan, config.allow)
-        endpoints = _endpoints(plan, config)
-        credential = _credential(config.credentials, target, plan.host)
-        results, auth, skipped = _connect_all(endpoints, config, deadline, pool, credential)
-    finally:
-        # Stragglers finish on their own (their socket timeouts end at the deadline); nobody waits for them.
-        pool.shutdown(wait=False, cancel_futures=True)
+    plan = _plan(target, config, resolver, deadline)
+    _check_policy(plan, config.allow)
+    endpoints = _endpoints(plan, config)
+    credential = _credential(config.credentials, target, plan.host)
+    results, auth, skipped = _connect_all(endpoints, config, deadline, credential)
     return verdict.Facts(target, plan.host, plan.lookups, results, auth, skipped, config.timeout)
+
+
+def _spawn(fn: Callable[..., T], *args: object) -> Future[T]:
+    """Run ``fn`` on a daemon thread. Not a pool: a straggler still waiting on a socket after the
+    deadline must never keep the process alive (the CLI exits on time; nobody waits for it)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # handed to whoever reads the future, as a pool would
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True, name="mailcheck-probe").start()
+    return future
 
 
 # --- DNS and the plan --------------------------------------------------------------------------------
@@ -120,15 +134,16 @@ class _Plan:
     lookups: tuple[probe_dns.Lookup, ...]
 
 
-def _plan(target: Target, config: _Config, resolver: dns.resolver.Resolver | None, deadline: Deadline,
-          pool: ThreadPoolExecutor) -> _Plan:  # fmt: skip
+def _plan(
+    target: Target, config: _Config, resolver: dns.resolver.Resolver | None, deadline: Deadline
+) -> _Plan:
     if target.ip is not None:
         return _Plan(target.name, {target.name: (target.name,)}, {}, ())
     resolver = resolver or probe_dns.make_resolver(None)
     lifetime = min(deadline.remaining(), max(1.0, config.timeout * 0.5))
     queries = [(target.name, "A"), (target.name, "AAAA"), (target.name, "MX")]
     queries += [(f"{label}.{target.name}", "SRV") for label in probe_dns.SRV_SERVICES.values()]
-    lookups = _lookups(queries, resolver, lifetime, deadline, pool)
+    lookups = _lookups(queries, resolver, lifetime, deadline)
     srv = {lk.srv[0].service: lk.srv for lk in lookups if lk.status == "ok" and lk.srv}
     mx = next((lk.values[0] for lk in lookups if lk.rdtype == "MX" and lk.values), None)
     addresses = {target.name: _addresses(lookups, target.name)}
@@ -137,17 +152,17 @@ def _plan(target: Target, config: _Config, resolver: dns.resolver.Resolver | Non
     )
     extra.discard(target.name)
     if extra:
-        more = _lookups(
-            [(h, t) for h in sorted(extra) for t in ("A", "AAAA")], resolver, lifetime, deadline, pool
-        )
+        pairs = [(h, t) for h in sorted(extra) for t in ("A", "AAAA")]
+        more = _lookups(pairs, resolver, min(lifetime, deadline.remaining()), deadline)
         lookups += more
         addresses.update({h: _addresses(more, h) for h in extra})
     return _Plan(_primary(target.name, srv, mx, addresses), addresses, srv, tuple(lookups))
 
 
-def _lookups(queries: list[tuple[str, str]], resolver: dns.resolver.Resolver, lifetime: float, deadline: Deadline,
-             pool: ThreadPoolExecutor) -> list[probe_dns.Lookup]:  # fmt: skip
-    futures = [pool.submit(probe_dns.lookup, resolver, name, rdtype, lifetime) for name, rdtype in queries]
+def _lookups(
+    queries: list[tuple[str, str]], resolver: dns.resolver.Resolver, lifetime: float, deadline: Deadline
+) -> list[probe_dns.Lookup]:
+    futures = [_spawn(probe_dns.lookup, resolver, name, rdtype, lifetime) for name, rdtype in queries]
     wait(futures, timeout=deadline.remaining())
     return [
         f.result() if f.done() else probe_dns.Lookup(name, rdtype, "timeout")
@@ -207,21 +222,21 @@ def _credential(credentials: Mapping[str, Credential], target: Target, host: str
 # --- endpoints and login -----------------------------------------------------------------------------
 
 
-def _connect_all(endpoints: list[Endpoint], config: _Config, deadline: Deadline, pool: ThreadPoolExecutor,
+def _connect_all(endpoints: list[Endpoint], config: _Config, deadline: Deadline,
                  credential: Credential | None) -> tuple[tuple[EndpointResult, ...], AuthResult | None, str | None]:  # fmt: skip
     now = dt.datetime.now(dt.UTC)
     probers = [Prober(ep, config.contexts, deadline, now) for ep in endpoints]
-    futures: list[Future[EndpointResult]] = [pool.submit(p.run) for p in probers]
+    futures = [_spawn(p.run) for p in probers]
     reserve = min(AUTH_RESERVE, deadline.remaining() * 0.3) if credential else 0.0
     wait(futures, timeout=max(0.0, deadline.remaining() - reserve))
     auth, skipped = (None, None)
     if credential is not None:
-        auth, skipped = _login(probers, credential, config.contexts, deadline, pool, now)
+        auth, skipped = _login(probers, credential, config.contexts, deadline, now)
     return tuple(p.progress.snapshot() for p in probers), auth, skipped
 
 
 def _login(probers: list[Prober], credential: Credential, contexts: Contexts, deadline: Deadline,
-           pool: ThreadPoolExecutor, now: dt.datetime) -> tuple[AuthResult | None, str | None]:  # fmt: skip
+           now: dt.datetime) -> tuple[AuthResult | None, str | None]:  # fmt: skip
     """One login on the best verified port (one attempt only: failures count towards lockouts)."""
     results = {p.endpoint.service: p.progress.snapshot() for p in probers}
     best = next((results[s] for s in RECEIVE_SERVICES if s in results and results[s].secure), None)
@@ -241,7 +256,7 @@ def _login(probers: list[Prober], credential: Credential, contexts: Contexts, de
             raise ssl.SSLError("TLS was not offered on the login connection")
         return session
 
-    future = pool.submit(check_login, best.endpoint.service, open_verified, credential)
+    future = _spawn(check_login, best.endpoint.service, open_verified, credential)
     try:
         return future.result(timeout=deadline.remaining()), None
     except FutureTimeout:
