@@ -13,9 +13,9 @@ from bot.classify import Index, build_index, rank
 from bot.diagnose import diagnose
 from bot.knowledge import Knowledge
 from bot.model import Diagnosis, Lang, Match, ProbeReport, Redaction, Reply, Text
-from bot.redact import redact
+from bot.redact import MASK, redact
 from bot.reply import to_reply
-from bot.text import clip
+from bot.text import clip, detect_lang
 
 ProbeFn = Callable[[str], ProbeReport]
 
@@ -90,6 +90,8 @@ class Triage:
     def classify(self, text: str, lang: Lang | None = None) -> tuple[Match, Redaction]:
         # An error message is short: past MAX_CHARS only the head and tail are kept (and stored).
         redaction = redact(clip(text))
+        # The mask is bilingual; the language is the writer's, so it is read without the mask.
+        lang = lang or detect_lang(redaction.text.replace(MASK, " "))
         return rank(self.index, redaction.text, lang), redaction
 
     def handle(

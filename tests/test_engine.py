@@ -102,3 +102,10 @@ def test_pasted_password_is_flagged_and_not_in_reply(triage: Triage) -> None:
     assert "Secret123" not in to_text(outcome)
     assert "Secret123" not in str(outcome.as_json())
     assert "パスワード" in outcome.reply.warnings[0]
+
+
+def test_english_message_with_password_answers_in_english(triage: Triage) -> None:
+    """The bilingual mask does not make an English message look Japanese."""
+    outcome = triage.handle("Cannot get mail timeout-phrase, my password: hunter2xyz")
+    assert outcome.reply.lang == "en"
+    assert "hunter2xyz" not in outcome.text
