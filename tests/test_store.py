@@ -257,3 +257,34 @@ def test_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
     """A path in a folder that does not exist names the folder."""
     with pytest.raises(StoreError, match="does not exist"):
         Store(tmp_path / "nowhere" / "mailcheck.db")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3], ids=["seed-1", "seed-2", "seed-3"])
+def test_hourly_counts_match_the_cases_for_any_window(store: Store, db_path: Path, seed: int) -> None:
+    """The hourly table the report reads stays exact through inserts, answers, symptom changes and purges:
+    counts for windows that start and end mid-hour equal a direct count of the cases."""
+    import random
+
+    rng = random.Random(seed)
+    base = NOW - timedelta(days=3)
+    ids = [store.record_diagnosis(outcome(rng.choice(["auth_failed", "timeout"]),
+                                          protocol=rng.choice(["imap", "pop3", None])),
+                                  source="slack", at=base + timedelta(seconds=rng.randrange(3 * 86400)))
+           for _ in range(300)]  # fmt: skip
+    for case in rng.sample(ids, 120):
+        store.record_outcome(case, rng.choice(["solved", "stuck"]))
+    for case in rng.sample(ids, 40):
+        store.record_step(case, outcome("account_locked"))
+    store.record_diagnosis(outcome(), source="slack", at=datetime(2024, 1, 3, tzinfo=UTC))
+    assert store.purge(400, now=NOW).cases == 1
+    conn = sqlite3.connect(db_path)
+    for _ in range(25):
+        a = base + timedelta(seconds=rng.randrange(3 * 86400))
+        b = a + timedelta(seconds=rng.randrange(1, 2 * 86400))
+        direct = conn.execute(
+            "SELECT symptom, protocol, client, outcome, count(*) FROM cases WHERE ts >= ? AND ts < ? "
+            "GROUP BY 1, 2, 3, 4", (int(a.timestamp()), int(b.timestamp()))).fetchall()  # fmt: skip
+        assert {
+            (g.symptom, g.protocol, g.client, g.outcome, g.count) for g in store.case_groups(a, b)
+        } == set(direct)
+    conn.close()

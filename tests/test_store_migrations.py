@@ -56,6 +56,21 @@ CREATE TABLE "watch" ("host" TEXT PRIMARY KEY, "added_at" INTEGER, "added_by" TE
 """
 )
 
+# Version 3 (0003_weekly_jobs): weekly counts, job claims, one covering index instead of cases_ts.
+SCHEMA_V3 = (
+    SCHEMA_V2
+    + """
+CREATE TABLE "weekly_cases" ("week" TEXT, "symptom" TEXT, "protocol" TEXT, "client" TEXT, "cases" INTEGER,
+   "solved" INTEGER, "stuck" INTEGER, PRIMARY KEY ("week", "symptom", "protocol", "client"));
+CREATE TABLE "weekly_probes" ("week" TEXT, "host" TEXT, "probes" INTEGER, "up" INTEGER, "connect_ms_median" FLOAT,
+   "cert_days_min" INTEGER, "quota_max" FLOAT, PRIMARY KEY ("week", "host"));
+CREATE TABLE "jobs" ("name" TEXT, "period" TEXT, "status" TEXT, "owner" TEXT, "claimed_at" INTEGER,
+   "finished_at" INTEGER, PRIMARY KEY ("name", "period"));
+DROP INDEX "cases_ts";
+CREATE INDEX "cases_report" ON "cases" ("ts", "symptom", "protocol", "client", "outcome");
+"""
+)
+
 
 def old_hash(user: str, workspace: str = "T1") -> str:
     return hmac.new(bytes.fromhex(SALT), f"{workspace}\x00{user}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -85,9 +100,18 @@ def rows_v2(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO watch VALUES ('mail.example.jp', ?, NULL)", (OLD_TS,))
 
 
+def rows_v3(conn: sqlite3.Connection) -> None:
+    rows_v2(conn)
+    conn.execute(
+        "INSERT INTO jobs VALUES ('weekly_report:C1', '2025-W22', 'done', 'old:1', ?, ?)", (OLD_TS, OLD_TS)
+    )
+    conn.execute("INSERT INTO weekly_cases VALUES ('2024-01-01', 'timeout', '', '', 4, 1, 2)")
+
+
 OLD_VERSIONS: dict[int, tuple[str, Callable[[sqlite3.Connection], None]]] = {
     1: (SCHEMA_V1, rows_v1),
     2: (SCHEMA_V2, rows_v2),
+    3: (SCHEMA_V3, rows_v3),
 }
 
 
@@ -127,6 +151,14 @@ def test_old_database_upgrades_in_place_and_keeps_rows(db_path: Path, version: i
         probes = list(store.export("probes", datetime(2025, 1, 1, tzinfo=UTC)))
         assert len(probes) == (1 if version >= 2 else 0)
         assert [e.host for e in store.watch_list()] == (["mail.example.jp"] if version >= 2 else [])
+        assert store.job_status("weekly_report:C1", "2025-W22") == ("done" if version >= 3 else None)
+        assert len(list(store.export("weekly", datetime(2023, 1, 1, tzinfo=UTC)))) == (
+            1 if version >= 3 else 0
+        )
+        # the hourly counts the report reads were filled from the old rows
+        assert store.symptom_counts(datetime(2025, 5, 28, tzinfo=UTC), datetime(2025, 5, 29, tzinfo=UTC)) == {
+            "auth_failed": 2, "timeout": 1,
+        }  # fmt: skip
     conn = sqlite3.connect(db_path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     conn.close()

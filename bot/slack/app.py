@@ -129,7 +129,7 @@ class Command:
 
 
 _VERBS = {"help": "help", "ヘルプ": "help", "--help": "help", "-h": "help", "probe": "probe", "check": "probe",
-          "確認": "probe", "settings": "settings", "設定": "settings"}  # fmt: skip
+          "確認": "probe", "settings": "settings", "設定": "settings", "watch": "watch", "監視": "watch"}  # fmt: skip
 
 
 def parse_command(text: str) -> Command:
@@ -146,7 +146,7 @@ def parse_command(text: str) -> Command:
         for flag in ("--share", "--en", "--ja"):
             body = body.replace(flag, " ")
         return Command("diagnose", body.strip(), share, lang)
-    return Command(verb, " ".join(words[1:2]), share, lang)
+    return Command(verb, " ".join(words[1:3] if verb == "watch" else words[1:2]), share, lang)
 
 
 class Listeners:
@@ -228,6 +228,13 @@ class Listeners:
             return
         user, team, channel = command.get("user_id"), command.get("team_id"), command.get("channel_id")
         busy = lambda: web.respond(url, text=say("busy", lang), response_type="ephemeral")  # noqa: E731
+        if parsed.verb == "watch":  # admins only: the check calls users.info, so it runs after the ack
+            from bot.slack.report_post import watch_ack, watch_command
+
+            ack(text=watch_ack(lang), response_type="ephemeral")
+            self.submit("fast", watch_command, self.service.client, self.service.store, parsed.arg, lang, user, url,
+                        busy=busy)  # fmt: skip
+            return
         if parsed.verb == "probe":
             ack(
                 text=say("probing", lang, s=int(self.service.probe_options.timeout)),

@@ -250,3 +250,80 @@ def run_scheduler(ctx: JobContext) -> None:
         log.error("weekly report not scheduled: %s", exc)
         return
     scheduler.run_forever(ctx.stop)
+
+
+# --- /mailcheck watch add|list|remove HOST (workspace admins only) ------------------------------------
+
+_WATCH_TEXT = {
+    "usage": Text("使い方: /mailcheck watch add HOST ・ /mailcheck watch list ・ /mailcheck watch remove HOST",
+                  "Usage: /mailcheck watch add HOST, /mailcheck watch list, /mailcheck watch remove HOST"),
+    "checking": Text("確認しています…", "Checking…"),
+    "admins": Text("監視リストを変えられるのはワークスペースの管理者だけです。",
+                   "Only workspace admins can change the watch list."),
+    "no_store": Text("履歴のデータベースがないため、監視リストは使えません。", "The watch list needs the history database."),
+    "added": Text("{host} を監視リストに追加しました。1時間ごとに確認します。", "Added {host}; it is checked every hour."),
+    "already": Text("{host} はもう監視リストにあります。", "{host} is already on the watch list."),
+    "removed": Text("{host} を監視リストから外しました。", "Removed {host} from the watch list."),
+    "missing": Text("{host} は監視リストにありません。", "{host} is not on the watch list."),
+    "empty": Text("監視リストは空です。", "The watch list is empty."),
+    "list": Text("監視中のサーバー:", "Watched servers:"),
+}  # fmt: skip
+
+
+def watch_ack(lang: Lang) -> str:
+    return _WATCH_TEXT["checking"].get(lang)
+
+
+def is_admin(client: Any, user: str | None) -> bool:
+    """users.info says whether the user is an admin or owner of the workspace (needs users:read)."""
+    from bot.slack import web
+
+    if not user:
+        return False
+    result = web.call("users.info", client.users_info, user=user)
+    found = result.get("user") if result is not None else None
+    return bool(found and (found.get("is_admin") or found.get("is_owner") or found.get("is_primary_owner")))
+
+
+def watch_answer(client: Any, store: Any, text: str, lang: Lang, user: str | None) -> str:
+    """What `/mailcheck watch …` answers; the caller sends it (ephemeral) through response_url."""
+    from bot.store import Store, StoreError
+
+    action, _, host = text.strip().partition(" ")
+    host = host.strip()
+    if action not in ("add", "list", "remove") or (action != "list" and not host):
+        return _WATCH_TEXT["usage"].get(lang)
+    if not isinstance(store, Store):
+        return _WATCH_TEXT["no_store"].get(lang)
+    if not is_admin(client, user):
+        return _WATCH_TEXT["admins"].get(lang)
+    try:
+        if action == "list":
+            hosts = [e.host for e in store.watch_list()]
+            return _WATCH_TEXT["list"].get(lang) + "\n" + "\n".join(f"• {h}" for h in hosts) if hosts \
+                else _WATCH_TEXT["empty"].get(lang)  # fmt: skip
+        if action == "add":
+            key = "added" if store.watch_add(host, user=user) else "already"
+        else:
+            key = "removed" if store.watch_remove(host) else "missing"
+    except (ValueError, StoreError) as exc:
+        return escape(str(exc))
+    return _WATCH_TEXT[key].get(lang).format(host=escape(_shown(host)))
+
+
+def _shown(host: str) -> str:
+    from bot.store import normalise_host
+
+    try:
+        return normalise_host(host)
+    except ValueError:
+        return host
+
+
+def watch_command(
+    client: Any, store: Any, text: str, lang: Lang, user: str | None, response_url: str
+) -> None:
+    """Run on a worker thread: the admin check calls the Web API, which must not delay the 3 s ack."""
+    from bot.slack import web
+
+    web.respond(response_url, text=watch_answer(client, store, text, lang, user), response_type="ephemeral")

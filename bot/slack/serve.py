@@ -56,7 +56,9 @@ def background_jobs(settings: Settings) -> list[Job]:
     process that serves Slack (the gunicorn worker in HTTP mode), so there is exactly one of each.
     The weekly report scheduler belongs here.
     """
-    return []
+    from bot.slack.report_post import run_scheduler
+
+    return [run_scheduler]  # weekly post (MAILCHECK_REPORT_CHANNEL), hourly watch probes, nightly purge
 
 
 def start_jobs(context: JobContext, jobs: list[Job]) -> list[threading.Thread]:
