@@ -126,3 +126,17 @@ def test_not_a_database_is_one_error_line(tmp_path: Path) -> None:
     result = run_cli("report", "weekly", "--db", str(other))
     assert result.returncode == 2
     assert "is not a mailcheck database" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_knowledge_check_also_checks_the_advice_file(tmp_path: Path) -> None:
+    """A mistake in shared/advice.yml is reported by `mailcheck knowledge check` with file and line."""
+    import shutil
+
+    folder = tmp_path / "knowledge"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "knowledge", folder)
+    advice = folder / "shared" / "advice.yml"
+    advice.write_text(advice.read_text(encoding="utf-8").replace("{cert_days_at_most: 21}", "{cert_days: 21}"),
+                      encoding="utf-8")  # fmt: skip
+    result = run_cli("knowledge", "check", str(folder))
+    assert result.returncode == 1
+    assert "knowledge/shared/advice.yml:15: when: unknown condition 'cert_days'" in result.stdout
