@@ -64,6 +64,7 @@ TEXTS: dict[str, Text] = {
         "• `/mailcheck エラー文` … エラーを診断します（結果はあなたにだけ表示。`--share` を付けるとチャンネルに表示）\n"
         "• `/mailcheck probe mail.example.jp` … メールサーバーを確認します（DNS・ポート・TLS・応答）\n"
         "• `/mailcheck settings taro@example.co.jp` … 受信サーバーの設定を案内します\n"
+        "• `/mailcheck watch add|list|remove mail.example.jp` … 自社のメールサーバーを毎時確認します（管理者のみ）\n"
         "• チャンネルで @mailcheck にエラー文やスクリーンショットを送る、ボットに DM する、"
         "メッセージの「⋮」→「メールエラーを診断」でも使えます。\n"
         "• パスワードは書かないでください。",
@@ -71,6 +72,7 @@ TEXTS: dict[str, Text] = {
         "• `/mailcheck <error text>` diagnoses the error (only you see the answer; add `--share` to show it in the channel)\n"
         "• `/mailcheck probe mail.example.jp` checks the mail server (DNS, ports, TLS, greeting)\n"
         "• `/mailcheck settings taro@example.co.jp` tells the incoming-server settings\n"
+        "• `/mailcheck watch add|list|remove mail.example.jp` checks the company's own mail servers hourly (admins)\n"
         "• You can also mention @mailcheck with the error text or a screenshot, send me a DM, or use "
         "⋮ → Diagnose mail error on any message.\n"
         "• Never include a password.",
