@@ -64,7 +64,9 @@ def run(
     for variant, sample, make in cases_:
         data = png_bytes(make(), "JPEG" if variant.startswith("photo") else "PNG")
         started = time.perf_counter()
-        result = ocr.read_image(data, crop=not args.no_crop, psm=args.psm, languages=args.lang)
+        result = ocr.read_image(
+            data, crop=not args.no_crop, binarise=args.binarise, psm=args.psm, languages=args.lang
+        )
         seconds += time.perf_counter() - started
         hit = normalise(sample.key) in normalise(result.text)
         got = diagnose(result.text) if diagnose else None
@@ -93,7 +95,11 @@ def main() -> int:
     parser.add_argument("--corpus", action="store_true", help="also draw short texts from tests/corpus")
     parser.add_argument("--no-photos", action="store_true", help="skip the photo-of-a-screen variants")
     parser.add_argument("--no-crop", action="store_true", help="do not crop to the alert box")
-    parser.add_argument("--psm", type=int, default=6, help="Tesseract page segmentation mode (default 6)")
+    parser.add_argument("--binarise", action=argparse.BooleanOptionalAction, default=True,
+                        help="cut to black and white before Tesseract (default on)")  # fmt: skip
+    parser.add_argument(
+        "--psm", type=int, help="Tesseract page segmentation mode (default: 6 for a cropped alert, else 3)"
+    )
     parser.add_argument(
         "--lang", default=ocr.LANGUAGES, help=f"Tesseract languages (default {ocr.LANGUAGES})"
     )
@@ -105,7 +111,7 @@ def main() -> int:
         return 2
     diagnose = diagnoser()
     samples = tuple(s for s in SAMPLES if not args.only or args.only in s.id)
-    print(f"crop={'off' if args.no_crop else 'on'} psm={args.psm} lang={args.lang}")
+    print(f"crop={'off' if args.no_crop else 'on'} binarise={args.binarise} psm={args.psm} lang={args.lang}")
     run("drawn screenshots", list(cases(samples, photos=False)), args, diagnose)
     if not args.no_photos:
         photo_cases = [c for c in cases(samples, photos=True) if c[0].startswith("photo")]

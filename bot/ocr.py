@@ -35,6 +35,7 @@ MAX_PIXELS = 40_000_000
 TIMEOUT_S = 30.0
 LANGUAGES = "jpn+eng"
 INSTALL_HINT = "apt-get install tesseract-ocr tesseract-ocr-jpn"
+PSM_AUTO, PSM_BLOCK = 3, 6  # Tesseract page segmentation: find the layout / one uniform block
 
 _PILLOW_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
 # Tesseract reads best when text is about 30-40 px tall; phone screenshots at 3x already are,
@@ -103,6 +104,16 @@ def supported_types() -> tuple[str, ...]:
     """The picture types ``read_image`` accepts; HEIC only when pillow-heif is installed."""
     names = ("PNG", "JPEG", "GIF", "WebP")
     return (*names, "HEIC") if _heif_available() else names
+
+
+_MIMETYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/jpg": "JPEG", "image/gif": "GIF",
+               "image/webp": "WebP", "image/heic": "HEIC", "image/heif": "HEIC"}  # fmt: skip
+
+
+def accepts_mimetype(mimetype: str) -> bool:
+    """Whether a file announced with this MIME type (e.g. by Slack) is worth downloading and reading."""
+    kind = _MIMETYPES.get(mimetype.split(";", 1)[0].strip().lower())
+    return kind is not None and kind in supported_types()
 
 
 # Headers of things people attach instead of a picture, so the answer can name what was sent.
@@ -268,7 +279,9 @@ def _band(values: list[float], middle: int, *, threshold: float, gap: int) -> tu
     return lo, hi
 
 
-def prepare(image: Image.Image, *, crop: bool = True) -> tuple[Image.Image, tuple[str, ...]]:
+def prepare(
+    image: Image.Image, *, crop: bool = True, binarise: bool = True
+) -> tuple[Image.Image, tuple[str, ...]]:
     """Turn a screenshot or photo into dark text on white at a size Tesseract reads well."""
     gray = _flatten(image)
     factor = scale_factor(gray.size)
@@ -284,7 +297,16 @@ def prepare(image: Image.Image, *, crop: bool = True) -> tuple[Image.Image, tupl
         size = (max(1, round(gray.width * factor)), max(1, round(gray.height * factor)))
         gray = gray.resize(size, Image.Resampling.LANCZOS)
         steps.append("upscale" if factor > 1 else "downscale")
-    return ImageOps.autocontrast(gray, cutoff=1), tuple(steps)
+    gray = ImageOps.autocontrast(gray, cutoff=1)
+    if binarise:
+        # Tesseract's own threshold let moiré and camera noise through on photos of a phone
+        # (measured: 32/36 → 36/36 key phrases on the photo set with this fixed cut after autocontrast).
+        gray = gray.point(_BINARY)
+        steps.append("binarise")
+    return gray, tuple(steps)
+
+
+_BINARY = [0 if v <= 140 else 255 for v in range(256)]
 
 
 def scale_factor(size: tuple[int, int]) -> float:
@@ -418,19 +440,20 @@ def _lang_hint(text: str) -> Lang | None:
 
 
 def read_image(data: bytes, *, max_bytes: int = MAX_BYTES, tesseract: str = "tesseract",
-               timeout: float = TIMEOUT_S, crop: bool = True, psm: int = 6,
-               languages: str = LANGUAGES) -> OcrResult:  # fmt: skip
+               timeout: float = TIMEOUT_S, crop: bool = True, binarise: bool = True,
+               psm: int | None = None, languages: str = LANGUAGES) -> OcrResult:  # fmt: skip
     """The text of an error screenshot, or an ``OcrError`` that says what to do."""
     started = time.perf_counter()
     image = open_image(data, max_bytes=max_bytes)  # a wrong file gets its own answer even without Tesseract
     if not available(tesseract):
         raise _missing()
-    prepared, steps = prepare(image, crop=crop)
+    prepared, steps = prepare(image, crop=crop, binarise=binarise)
     buffer = io.BytesIO()
     prepared.save(buffer, format="PNG")
-    raw, confidence = parse_tsv(
-        run_tesseract(buffer.getvalue(), tesseract=tesseract, psm=psm, timeout=timeout, languages=languages)
-    )
+    if psm is None:  # a cropped alert is one block of text; a whole screen has columns to find
+        psm = PSM_BLOCK if "crop" in steps else PSM_AUTO
+    tsv = run_tesseract(buffer.getvalue(), tesseract=tesseract, psm=psm, timeout=timeout, languages=languages)
+    raw, confidence = parse_tsv(tsv)
     text = clean(raw)
     ms = (time.perf_counter() - started) * 1000
     return OcrResult(text=text, lang_hint=_lang_hint(text), ms=ms, confidence=confidence, steps=steps)

@@ -330,3 +330,26 @@ def test_cli_refuses_a_wrong_image_argument(
     result = run_cli("diagnose", "--image", str(tmp_path / args[0]), *rest)
     assert result.returncode == 2
     assert says in result.stderr and "Traceback" not in result.stderr
+
+
+MIMETYPES = [
+    ("image/png", True),
+    ("image/jpeg", True),
+    ("IMAGE/WEBP; charset=binary", True),
+    ("image/gif", True),
+    ("application/pdf", False),
+    ("image/tiff", False),
+    ("text/plain", False),
+    ("", False),
+]
+
+
+@pytest.mark.parametrize(("mimetype", "accepted"), MIMETYPES, ids=[m[0] or "empty" for m in MIMETYPES])
+def test_accepts_mimetype_of_supported_pictures_only(mimetype: str, accepted: bool) -> None:
+    """Slack's file MIME types: pictures we can read are accepted, documents and TIFF are not."""
+    assert ocr.accepts_mimetype(mimetype) is accepted
+
+
+def test_heic_mimetype_follows_pillow_heif() -> None:
+    """image/heic is accepted exactly when HEIC can be decoded."""
+    assert ocr.accepts_mimetype("image/heic") is ("HEIC" in ocr.supported_types())
