@@ -215,6 +215,9 @@ def _flatten(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, rgba)
+    if image.mode.startswith("I;16") or image.mode in ("I", "F"):
+        # 16-bit PNGs (some screenshot tools): convert("L") would clip every level above 255 to white.
+        image = image.convert("I").point(lambda v: v / 256)
     return image.convert("L")
 
 
@@ -447,7 +450,10 @@ def read_image(data: bytes, *, max_bytes: int = MAX_BYTES, tesseract: str = "tes
     image = open_image(data, max_bytes=max_bytes)  # a wrong file gets its own answer even without Tesseract
     if not available(tesseract):
         raise _missing()
-    prepared, steps = prepare(image, crop=crop, binarise=binarise)
+    try:
+        prepared, steps = prepare(image, crop=crop, binarise=binarise)
+    except (OSError, ValueError, SyntaxError):  # e.g. broken EXIF orientation data
+        raise _not_an_image("画像が壊れています。", "The picture is damaged or incomplete.") from None
     buffer = io.BytesIO()
     prepared.save(buffer, format="PNG")
     if psm is None:  # a cropped alert is one block of text; a whole screen has columns to find

@@ -353,3 +353,24 @@ def test_accepts_mimetype_of_supported_pictures_only(mimetype: str, accepted: bo
 def test_heic_mimetype_follows_pillow_heif() -> None:
     """image/heic is accepted exactly when HEIC can be decoded."""
     assert ocr.accepts_mimetype("image/heic") is ("HEIC" in ocr.supported_types())
+
+
+def _sixteen_bit(image: Image.Image) -> Image.Image:
+    return Image.eval(image.convert("L").convert("I"), lambda v: v * 257).convert("I;16")
+
+
+MODES = [
+    ("16-bit-png", _sixteen_bit, "PNG"),
+    ("cmyk-jpeg", lambda im: im.convert("CMYK"), "JPEG"),
+    ("grey-png", lambda im: im.convert("L"), "PNG"),
+]
+
+
+@pytest.mark.parametrize(("convert", "fmt"), [m[1:] for m in MODES], ids=[m[0] for m in MODES])
+def test_reads_unusual_pixel_modes(tesseract: str, convert: object, fmt: str) -> None:
+    """16-bit PNG, CMYK JPEG and greyscale screenshots are cropped and read like RGB ones."""
+    sample = BY_ID["iphone-auth-en"]
+    image = convert(draw(sample))  # type: ignore[operator]
+    result = read(png_bytes(image, fmt), tesseract)
+    assert "crop" in result.steps
+    assert_read(sample, result)
