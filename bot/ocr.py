@@ -409,13 +409,29 @@ def parse_tsv(tsv: str) -> tuple[str, float | None]:
 
 _JA = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff01-\uff60\u3000-\u303f"
 _JA_SPACE = re.compile(rf"(?<=[{_JA}]) +(?=[{_JA}])")
-_KATAKANA = "\u30a1-\u30fa\u30fc"
-# Kanji and symbols that look like katakana; next to katakana they are katakana (サ一バ → サーバ).
-_KANA_LOOKALIKES = {"一": "ー", "口": "ロ", "力": "カ", "工": "エ", "夕": "タ", "卜": "ト", "二": "ニ",
-                    "八": "ハ", "—": "ー", "－": "ー", "-": "ー"}  # fmt: skip
-_LOOKALIKE_IN_KATAKANA = re.compile(
-    rf"(?<=[{_KATAKANA}])[{''.join(_KANA_LOOKALIKES)}]|[{''.join(_KANA_LOOKALIKES)}](?=[{_KATAKANA}])"
-)
+_KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc]")
+_KANJI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+# Tesseract's Japanese model reads the long-vowel mark as the kanji 一 or a dash (サ一バ), and some
+# katakana as the kanji they resemble (口グイン, ア力ウント). Only fixed where the neighbours are
+# katakana and not kanji, so 入力エラー and メール一覧 stay as they are.
+_LONG_VOWEL_LOOKALIKES = frozenset("一—-")
+_KATAKANA_LOOKALIKES = {"口": "ロ", "力": "カ", "工": "エ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ"}
+
+
+def _fix_kana(line: str) -> str:
+    chars = list(line)
+    for i, char in enumerate(chars):
+        before = chars[i - 1] if i else ""
+        after = line[i + 1] if i + 1 < len(line) else ""
+        if _KANJI.match(after) or _KANJI.match(before):
+            continue
+        if char in _LONG_VOWEL_LOOKALIKES and _KATAKANA.match(before):
+            chars[i] = "ー"
+        elif char in _KATAKANA_LOOKALIKES and (_KATAKANA.match(before) or _KATAKANA.match(after)):
+            chars[i] = _KATAKANA_LOOKALIKES[char]
+    return "".join(chars)
+
+
 # Outlook / Windows Mail codes: 0x800CCC0E read as Ox8OOCCCOE, 0x800CCC0E read as 0×800CCC0E ...
 _HEX_LIKE = re.compile(r"(?<![0-9A-Za-z])[0Oo][xX×][0-9A-Fa-fOoIlS]{8}(?![0-9A-Za-z])")
 _HEX_FIX = str.maketrans({"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "×": "X"})
@@ -428,10 +444,8 @@ def _fix_hex(match: re.Match[str]) -> str:
 
 def clean(text: str) -> str:
     """Undo the usual OCR noise so the text reads like what was on the screen."""
-    text = unicodedata.normalize("NFKC", text)
-    text = _LOOKALIKE_IN_KATAKANA.sub(lambda m: _KANA_LOOKALIKES[m.group(0)], text)
-    text = _HEX_LIKE.sub(_fix_hex, text)
-    lines = (_JA_SPACE.sub("", line).strip() for line in text.splitlines())
+    text = _HEX_LIKE.sub(_fix_hex, unicodedata.normalize("NFKC", text))
+    lines = (_fix_kana(_JA_SPACE.sub("", line).strip()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
 

@@ -249,6 +249,11 @@ CLEANING = [
     ("english-spaces-kept", "Cannot  Get Mail", "Cannot  Get Mail"),
     ("blank-lines-dropped", "\n\nCannot Get Mail\n   \nOK\n", "Cannot Get Mail\nOK"),
     ("kanji-one-kept-in-kanji", "一時的にロックされています", "一時的にロックされています"),
+    ("kanji-one-kept-before-kanji", "メール一覧を開く", "メール一覧を開く"),
+    ("kanji-power-kept-after-kanji", "入力エラー", "入力エラー"),
+    ("spaced-long-vowel", "サ 一 バ 一 に接続", "サーバーに接続"),
+    ("dash-as-long-vowel", "メ-ルを受信できません", "メールを受信できません"),
+    ("kanji-craft-as-e", "工ラーが発生しました", "エラーが発生しました"),
     ("word-not-a-code", "Ox is not a code: Oxford", "Ox is not a code: Oxford"),
 ]
 
