@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.knowledge import Knowledge
 from bot.model import SYMPTOM_IDS, Candidate, Entities, Lang, Match
+from bot.prefilter import required_literals
 from bot.text import clip, detect_lang, extract, normalise
 
 # How quickly evidence saturates confidence: one verbatim error text (weight 3) gives ~0.86 on its own.
@@ -31,6 +32,7 @@ class _Rule:
     weight: float
     regex: re.Pattern[str] | None = None
     literal: str | None = None
+    needles: frozenset[str] | None = None  # one of these must be in the text for the regex to match
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,10 @@ def build_index(knowledge: Knowledge) -> Index:
                 rule = _Rule(symptom.id, "code", ev.value, ev.weight, literal=_code_literal(ev.value))
                 codes.setdefault(ev.value, []).append(rule)
             elif ev.kind == "pattern":
-                rules.append(_Rule(symptom.id, "pattern", ev.value, ev.weight, regex=re.compile(ev.value)))
+                regex = re.compile(ev.value)
+                rules.append(
+                    _Rule(symptom.id, "pattern", ev.value, ev.weight, regex, None, required_literals(regex))
+                )
             else:
                 rules.append(_Rule(symptom.id, "phrase", ev.value, ev.weight, literal=ev.value))
     clients = tuple((c.id, p) for c in knowledge.clients for p in c.patterns)
@@ -71,6 +76,8 @@ def _score(index: Index, norm: str, entities: Entities) -> dict[str, list[tuple[
     for rule in index.rules:
         if rule.literal is not None:
             matched = rule.literal in norm
+        elif rule.needles is not None and not any(needle in norm for needle in rule.needles):
+            matched = False
         else:
             matched = rule.regex is not None and rule.regex.search(norm) is not None
         if matched:

@@ -15,7 +15,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 
 LAYERS: dict[str, int] = {
     # leaf
-    "bot": 0, "bot.model": 0, "bot.config": 0, "bot.redact": 0, "bot.text": 0, "bot.yamlsrc": 0,
+    "bot": 0, "bot.model": 0, "bot.config": 0, "bot.redact": 0, "bot.text": 0, "bot.yamlsrc": 0, "bot.prefilter": 0,
     # core: pure functions over the knowledge
     "bot.knowledge": 1, "bot.classify": 1, "bot.diagnose": 1, "bot.reply": 1, "bot.providers": 1,
     # infra: network, files, database
@@ -27,7 +27,17 @@ LAYERS: dict[str, int] = {
     # edge
     "bot.slack": 5, "bot.console": 5, "bot.cli": 5, "bot.__main__": 5,
 }  # fmt: skip
-IO_MODULES = ("socket", "ssl", "sqlite3", "sqlite_utils", "dns", "imapclient", "urllib.request", "http", "requests")
+IO_MODULES = (
+    "socket",
+    "ssl",
+    "sqlite3",
+    "sqlite_utils",
+    "dns",
+    "imapclient",
+    "urllib.request",
+    "http",
+    "requests",
+)
 SLACK_MODULES = ("slack_bolt", "slack_sdk")
 
 
@@ -52,7 +62,9 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found += [(node.lineno, node.module)]
-            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names if node.module == "bot"]
+            found += [
+                (node.lineno, f"{node.module}.{alias.name}") for alias in node.names if node.module == "bot"
+            ]
     return found
 
 
