@@ -58,7 +58,7 @@ def cases(samples: tuple[Sample, ...], photos: bool) -> Iterator[Case]:
 def run(
     name: str, cases_: list[Case], args: argparse.Namespace, diagnose: Callable[[str], str] | None
 ) -> None:
-    hits = right = 0
+    hits = right = baseline = 0
     seconds = 0.0
     by_variant: dict[str, list[int]] = {}
     for variant, sample, make in cases_:
@@ -73,6 +73,8 @@ def run(
         ok = got == sample.symptom if diagnose else hit
         hits += hit
         right += got == sample.symptom
+        if diagnose:  # the same text typed instead of photographed: what OCR could at best reach
+            baseline += diagnose(f"{sample.title}\n{sample.body}") == sample.symptom
         stats = by_variant.setdefault(variant, [0, 0])
         stats[0] += ok
         stats[1] += 1
@@ -84,6 +86,7 @@ def run(
     print(f"  key phrase read     {hits}/{n} = {hits / n:.0%}")
     if diagnose:
         print(f"  right symptom       {right}/{n} = {right / n:.0%}   (target >= 90%)")
+        print(f"  same text typed     {baseline}/{n} = {baseline / n:.0%}   (the classifier alone)")
     print(f"  seconds/screenshot  {seconds / n:.2f}")
     print("  by variant: " + ", ".join(f"{v} {a}/{b}" for v, (a, b) in by_variant.items()))
 

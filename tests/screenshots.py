@@ -147,9 +147,6 @@ def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(font_path(bold)), size, index=0)
 
 
-_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]")
-
-
 def _tokens(text: str) -> Iterator[str]:
     """Break points: after every Japanese character, at spaces between Latin words."""
     yield from re.findall(

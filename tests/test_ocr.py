@@ -254,6 +254,7 @@ CLEANING = [
     ("spaced-long-vowel", "サ 一 バ 一 に接続", "サーバーに接続"),
     ("dash-as-long-vowel", "メ-ルを受信できません", "メールを受信できません"),
     ("kanji-craft-as-e", "工ラーが発生しました", "エラーが発生しました"),
+    ("pa-for-ba", "レンタルサーパーのプロパイダ", "レンタルサーバーのプロバイダ"),
     ("word-not-a-code", "Ox is not a code: Oxford", "Ox is not a code: Oxford"),
 ]
 
