@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from bot.knowledge import Knowledge
 from bot.model import SYMPTOM_IDS, Candidate, Entities, Lang, Match
-from bot.prefilter import required_literals
 from bot.text import clip, detect_lang, extract, normalise
 
 # How quickly evidence saturates confidence: one verbatim error text (weight 3) gives ~0.86 on its own.
@@ -30,9 +29,16 @@ class _Rule:
     kind: str
     label: str
     weight: float
-    regex: re.Pattern[str] | None = None
-    literal: str | None = None
-    needles: frozenset[str] | None = None  # one of these must be in the text for the regex to match
+    literal: str | None = None  # phrases and codes: a substring test
+    pattern: str | None = None  # patterns: compiled on first use (re's cache), most never are per message
+    needles: frozenset[str] | None = None  # one of these must be in the text for the pattern to match
+
+    def search(self, norm: str) -> bool:
+        if self.literal is not None:
+            return self.literal in norm
+        if self.needles is not None and not any(needle in norm for needle in self.needles):
+            return False
+        return self.pattern is not None and re.search(self.pattern, norm) is not None
 
 
 @dataclass(frozen=True)
@@ -51,9 +57,8 @@ def build_index(knowledge: Knowledge) -> Index:
                 rule = _Rule(symptom.id, "code", ev.value, ev.weight, literal=_code_literal(ev.value))
                 codes.setdefault(ev.value, []).append(rule)
             elif ev.kind == "pattern":
-                regex = re.compile(ev.value)
                 rules.append(
-                    _Rule(symptom.id, "pattern", ev.value, ev.weight, regex, None, required_literals(regex))
+                    _Rule(symptom.id, "pattern", ev.value, ev.weight, pattern=ev.value, needles=ev.needles)
                 )
             else:
                 rules.append(_Rule(symptom.id, "phrase", ev.value, ev.weight, literal=ev.value))
@@ -74,13 +79,7 @@ def _score(index: Index, norm: str, entities: Entities) -> dict[str, list[tuple[
             if code in found_codes or (rule.literal and rule.literal in norm):
                 hits.setdefault(rule.symptom, []).append((rule.weight, f"code {rule.label}"))
     for rule in index.rules:
-        if rule.literal is not None:
-            matched = rule.literal in norm
-        elif rule.needles is not None and not any(needle in norm for needle in rule.needles):
-            matched = False
-        else:
-            matched = rule.regex is not None and rule.regex.search(norm) is not None
-        if matched:
+        if rule.search(norm):
             hits.setdefault(rule.symptom, []).append((rule.weight, f"{rule.kind} {rule.label!r}"))
     return hits
 

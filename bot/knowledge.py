@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from bot.model import LANGS, SYMPTOM_IDS, Escalation, EscalationTarget, Evidence, Node, Symptom, Text
+from bot.prefilter import required_literals
 from bot.text import normalise
 from bot.yamlsrc import Located, LocatedList, Problem, load_file
 
@@ -25,7 +26,7 @@ ESCALATION_TARGETS = ("carrier", "isp", "rental_server", "in_house_admin", "prov
 PROBE_CHECKS = ("dns", "tcp", "tls", "greeting", "auth")
 AUTO_KEYS = ("protocol", "client", "ssl", "port", "has_host", "has_address", "text")
 MAX_STEPS = 5
-CACHE_VERSION = 1  # bump when the model classes change shape
+CACHE_VERSION = 2  # bump when the model classes change shape
 
 SYMPTOM_FIELDS = {"id", "title", "summary", "recognise", "probe_checks", "start", "nodes", "sources"}
 QUESTION_FIELDS = {"question", "yes", "no", "default", "auto_yes", "auto_no"}
@@ -163,9 +164,10 @@ def _one_evidence(c: _Checker, key: str, item: Any, line: int, weight: float) ->
         return None
     kind = cast("Any", {"codes": "code", "phrases": "phrase", "patterns": "pattern"}[key])
     if kind == "pattern":
-        if c.regex(item, line, f"recognise.{key}") is None:
+        compiled = c.regex(item, line, f"recognise.{key}")
+        if compiled is None:
             return None
-        return Evidence(kind, item, float(weight))
+        return Evidence(kind, item, float(weight), required_literals(compiled))
     value = item.strip().upper() if kind == "code" else normalise(item)
     return Evidence(kind, value, float(weight))
 

@@ -82,6 +82,9 @@ class Evidence:
     kind: Literal["phrase", "pattern", "code"]
     value: str
     weight: float
+    # For patterns: literals one of which every match contains (bot/prefilter.py); worked out once when
+    # the knowledge is validated, so a start-up from the cache needs no regex parsing at all.
+    needles: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,11 @@ Support staff edit these files by hand; a message without a line number sends th
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, order=True)
@@ -45,13 +42,33 @@ class LocatedList(list[Any]):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
-class _LineLoader(_Loader):  # type: ignore[valid-type,misc]
-    """Builds Located / LocatedList and reports duplicate keys instead of silently keeping the last."""
+@functools.cache
+def _line_loader() -> Any:
+    """The loader class, built on first use: a start-up from the knowledge cache never imports yaml."""
+    import yaml
 
-    duplicates: list[tuple[int, str]]
+    base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class LineLoader(base):  # type: ignore[misc]
+        """Builds Located / LocatedList and reports duplicate keys instead of silently keeping the last."""
+
+        duplicates: list[tuple[int, str]]
+
+    # YAML 1.1 reads `yes:`/`no:`/`on`/`off` as booleans; our trees use `yes:` and `no:` as keys, and
+    # support staff write "on"/"off" for SSL. Only true/false are booleans here (as in YAML 1.2).
+    LineLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in base.yaml_implicit_resolvers.items()
+    }
+    LineLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+    return LineLoader
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Located:
+def _construct_mapping(loader: Any, node: Any) -> Located:
     loader.flatten_mapping(node)
     result = Located()
     result.line = node.start_mark.line + 1
@@ -68,24 +85,11 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Located:
     return result
 
 
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LocatedList:
+def _construct_sequence(loader: Any, node: Any) -> LocatedList:
     result = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
-
-
-# YAML 1.1 reads `yes:`/`no:`/`on`/`off` as booleans; our trees use `yes:` and `no:` as keys, and support
-# staff write "on"/"off" for SSL. Only true/false are booleans here (as in YAML 1.2).
-_LineLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
-}
-_LineLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def load_file(path: Path, label: str) -> tuple[Any, list[Problem]]:
@@ -97,7 +101,9 @@ def load_file(path: Path, label: str) -> tuple[Any, list[Problem]]:
         return None, [Problem(label, 1, f"not UTF-8 text (byte {exc.start}); save the file as UTF-8")]
     except OSError as exc:
         return None, [Problem(label, 1, f"cannot read: {exc.strerror}")]
-    loader = _LineLoader(text)
+    import yaml
+
+    loader = _line_loader()(text)
     loader.duplicates = []
     try:
         data = loader.get_single_data()

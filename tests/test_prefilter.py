@@ -41,16 +41,16 @@ def test_case_insensitive_patterns_are_never_prefiltered() -> None:
 
 
 INDEX = build_index(load(Path(__file__).resolve().parent.parent / "knowledge"))
-PATTERNS = [rule for rule in INDEX.rules if rule.regex is not None and rule.needles is not None]
+PATTERNS = [rule for rule in INDEX.rules if rule.pattern is not None and rule.needles is not None]
 
 
 def _consistent(norm: str) -> list[str]:
     return [
         rule.label
         for rule in PATTERNS
-        if rule.regex is not None
+        if rule.pattern is not None
         and rule.needles is not None
-        and rule.regex.search(norm)
+        and re.search(rule.pattern, norm)
         and not any(n in norm for n in rule.needles)
     ]
 
