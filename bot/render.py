@@ -9,12 +9,15 @@ from bot.reply import label
 from bot.triage import Outcome
 
 
-def probe_lines(diagnosis: Diagnosis, lang: Lang) -> tuple[str, ...]:
+def probe_lines(diagnosis: Diagnosis, lang: Lang, *, full: bool = False) -> tuple[str, ...]:
+    """The probe's own wording (shared with its CLI): a short summary for a reply that must fit on a
+    phone screen, or the full transcript (``full``) for the hand-off memo."""
     if diagnosis.probe is None:
         return ()
-    from bot.probe.report import probe_lines as lines_of  # the probe's own wording, shared with its CLI
+    from bot.probe.report import probe_lines as transcript
+    from bot.probe.report import probe_summary
 
-    return tuple(lines_of(diagnosis.probe, lang))
+    return tuple((transcript if full else probe_summary)(diagnosis.probe, lang))
 
 
 def to_text(outcome: Outcome) -> str:
@@ -95,7 +98,7 @@ def handoff(diagnosis: Diagnosis, knowledge: Knowledge, text: str, lang: Lang) -
         lines += [f"{_h('answers', lang)}:", *asked]
     if diagnosis.leaf.checklist:
         lines += [f"{_h('tried', lang)}:", *(f"- {s.get(lang)}" for s in diagnosis.leaf.checklist)]
-    probe = probe_lines(diagnosis, lang)
+    probe = probe_lines(diagnosis, lang, full=True)
     if probe:
         lines += [f"{_h('probe', lang)}:", *probe]
     lines.append(_h("note", lang))

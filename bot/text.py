@@ -139,9 +139,13 @@ def _ports(norm: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(p for p in found if 0 < p < 65536))
 
 
+_IPV4 = re.compile(r"(?<![\w.])((?:25[0-5]|2[0-4]\d|1?\d?\d)(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3})(?![\w.])")
+
+
 def _hosts(norm: str, addresses: tuple[str, ...]) -> tuple[str, ...]:
+    """Server names, and IPv4 addresses typed in place of a name (the probe's policy judges those)."""
     domains_of_addresses = {a.split("@", 1)[1] for a in addresses}
-    hosts = []
+    hosts = [m.group(1) for m in _IPV4.finditer(norm)]
     for m in _HOST.finditer(norm):
         host = m.group(1).rstrip(".")
         if host.rsplit(".", 1)[-1] in _FILE_SUFFIXES or host in domains_of_addresses:

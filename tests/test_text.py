@@ -86,3 +86,8 @@ def test_clip_keeps_head_and_tail() -> None:
     text = "HEAD" + "x" * 100_000 + "TAIL"
     clipped = clip(text, 1000)
     assert clipped.startswith("HEAD") and clipped.endswith("TAIL") and len(clipped) < 1010
+
+
+def test_ip_address_is_a_host_but_version_numbers_are_not() -> None:
+    """An IPv4 address typed as the server counts as a host; "iOS 17.1" does not."""
+    assert extract(normalise("サーバーに 192.0.2.10 を入れた (iOS 17.1.2)")).hosts == ("192.0.2.10",)

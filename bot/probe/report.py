@@ -33,6 +33,25 @@ def probe_lines(report: ProbeReport, lang: Lang = "ja") -> list[str]:
     return lines
 
 
+HEALTHY = {
+    "ja": "✓ 安全な受信方法（TLS）が使え、証明書も有効です。サーバー側は正常です。",
+    "en": "✓ A secure way to receive (TLS) works with a valid certificate: the server side is fine.",
+}
+MAX_SUMMARY = 3
+
+
+def probe_summary(report: ProbeReport, lang: Lang = "ja") -> list[str]:
+    """The few lines a reply has room for: what is wrong (errors first), or that the server is fine.
+    The full transcript (``probe_lines``) goes into the hand-off memo."""
+    if report.refused is not None:
+        return probe_lines(report, lang)
+    notable = [f for f in report.findings if f.severity != "info"][:MAX_SUMMARY]
+    lines = [_heading(report, lang)]
+    if not notable:
+        return [*lines, HEALTHY[lang]] if report.healthy else lines
+    return lines + [f"{SEVERITY_MARKS[f.severity]} {f.message.get(lang)}" for f in notable]
+
+
 def probe_json(report: ProbeReport) -> dict[str, object]:
     """The ``mailcheck probe --json`` object (a public contract: add fields, never rename them)."""
     return {
