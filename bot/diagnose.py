@@ -99,9 +99,9 @@ def diagnose(
 def _with_probe(match: Match, probe: ProbeReport | None) -> str:
     """A server-side error found by the probe outranks a vague message: it is evidence, not a guess."""
     best = match.best.symptom
-    if probe is None:
+    if probe is None or probe.refused is not None:  # a probe that never connected found nothing
         return best
-    errors = [f.symptom for f in probe.findings if f.severity == "error"]
+    errors = [f.symptom for f in probe.findings if f.severity == "error" and f.symptom != "unknown"]
     if not errors:
         return best
     if best == "unknown" or best in ("cannot_connect", "timeout", "server_outage"):
