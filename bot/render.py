@@ -25,7 +25,7 @@ def to_text(outcome: Outcome) -> str:
     reply, confidence = outcome.reply, outcome.diagnosis.confidence
     lang = reply.lang
     head = f"■ {reply.title}"
-    if confidence is not None and reply.symptom != "unknown":
+    if confidence and reply.symptom != "unknown":  # a symptom chosen by a button press has no score
         head += f"  ({label('confidence', lang)} {confidence:.0%})"
     lines = [*reply.warnings, head, reply.summary]
     if reply.checklist:
@@ -64,6 +64,7 @@ _HANDOFF = {
     "yes": Text("はい", "yes"),
     "no": Text("いいえ", "no"),
     "note": Text("※パスワードは記載していません", "(No password included)"),
+    "contact": Text("連絡先", "Contact"),
 }
 
 
@@ -101,5 +102,9 @@ def handoff(diagnosis: Diagnosis, knowledge: Knowledge, text: str, lang: Lang) -
     probe = probe_lines(diagnosis, lang, full=True)
     if probe:
         lines += [f"{_h('probe', lang)}:", *probe]
+    esc = diagnosis.leaf.escalation
+    if esc is not None and esc.to in knowledge.targets and esc.to != "none":
+        name, how = knowledge.targets[esc.to]
+        lines.append(f"{_h('contact', lang)}: {name.get(lang)} — {how.get(lang)}")
     lines.append(_h("note", lang))
     return "\n".join(lines)

@@ -7,11 +7,13 @@ is the presentation layer's job (``render.py``, ``slack/blocks.py``).
 
 from __future__ import annotations
 
+import re
+
 from bot.knowledge import Knowledge
 from bot.model import Diagnosis, Lang, Reply, Text
 
 MAX_DONTS = 2
-MAX_PREPARE = 4
+MAX_PREPARE = 3
 
 _LABELS = {
     "checklist": Text("やること", "What to do"),
@@ -35,15 +37,23 @@ def label(key: str, lang: Lang) -> str:
 
 
 def _escalation_line(diagnosis: Diagnosis, knowledge: Knowledge, lang: Lang) -> tuple[str, tuple[str, ...]]:
+    """Whom to contact and when, plus what to have ready: the leaf's own items first. How to reach the
+    target and the full list go into the hand-off memo, which has room for them."""
     esc = diagnosis.leaf.escalation
     if esc is None:
         return "", ()
-    name, how = knowledge.targets.get(esc.to, (Text(esc.to, esc.to), Text("", "")))
+    name, _how = knowledge.targets.get(esc.to, (Text(esc.to, esc.to), Text("", "")))
     line = f"{name.get(lang)}: {esc.when.get(lang)}"
-    if esc.to != "none" and how.get(lang):
-        line += f"（{how.get(lang)}）" if lang == "ja" else f" ({how.get(lang)})"
     prepare = (*esc.prepare, *knowledge.prepare)[:MAX_PREPARE] if esc.to != "none" else ()
     return line, tuple(p.get(lang) for p in prepare)
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？])|(?<=[.!?])\s+(?=[A-Z])")
+
+
+def first_sentence(text: str) -> str:
+    """Replies show the summary's first sentence; the rest stays in the knowledge for staff."""
+    return _SENTENCE_END.split(text.strip(), maxsplit=1)[0].strip()
 
 
 def to_reply(diagnosis: Diagnosis, knowledge: Knowledge, lang: Lang, warnings: tuple[str, ...] = ()) -> Reply:
@@ -63,7 +73,7 @@ def to_reply(diagnosis: Diagnosis, knowledge: Knowledge, lang: Lang, warnings: t
         lang=lang,
         symptom=symptom.id,
         title=title,
-        summary=symptom.summary.get(lang),
+        summary=first_sentence(symptom.summary.get(lang)),
         checklist=tuple(step.get(lang) for step in leaf.checklist),
         donts=tuple(d.get(lang) for d in leaf.donts[:MAX_DONTS]),
         escalation=escalation,
