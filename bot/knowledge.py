@@ -11,12 +11,13 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from bot.model import LANGS, SYMPTOM_IDS, Escalation, EscalationTarget, Evidence, Node, Symptom, Text
+from bot.checker import Checker
+from bot.model import SYMPTOM_IDS, Escalation, EscalationTarget, Evidence, Node, Symptom, Text
 from bot.prefilter import required_literals
 from bot.text import normalise
 from bot.yamlsrc import Located, LocatedList, Problem, load_file
@@ -59,77 +60,10 @@ class Knowledge:
     providers: tuple[Any, ...] = field(default=())
 
 
-class _Checker:
-    """Collects problems for one file while turning its YAML into model objects."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.label, line, message))
-
-    def mapping(self, value: Any, line: int, what: str) -> Located | None:
-        if isinstance(value, Located):
-            return value
-        self.add(getattr(value, "line", line), f"{what} must be a mapping (key: value)")
-        return None
-
-    def text(self, parent: Located, key: str, what: str | None = None, required: bool = True) -> Text | None:
-        what = what or key
-        if key not in parent:
-            if required:
-                self.add(parent.line, f"{what}: missing (needs ja and en)")
-            return None
-        return self.text_value(parent[key], parent.line_of(key), what)
-
-    def text_value(self, value: Any, line: int, what: str) -> Text | None:
-        if not isinstance(value, Located):
-            self.add(line, f"{what}: must have ja and en texts, e.g. {{ja: …, en: …}}")
-            return None
-        ok = True
-        for lang in LANGS:
-            item = value.get(lang)
-            if not isinstance(item, str) or not item.strip():
-                self.add(value.line_of(lang) if lang in value else line, f"{what}: missing {'Japanese' if lang == 'ja' else 'English'} "
-                         f"text ({lang})")  # fmt: skip
-                ok = False
-        for extra in set(value) - set(LANGS):
-            self.add(value.line_of(extra), f"{what}: unknown language {extra!r} (use ja and en)")
-        return Text(str(value["ja"]).strip(), str(value["en"]).strip()) if ok else None
-
-    def texts(self, parent: Located, key: str, what: str, required: bool = True) -> tuple[Text, ...]:
-        value = parent.get(key)
-        if value is None:
-            if required:
-                self.add(parent.line, f"{what}: missing")
-            return ()
-        if not isinstance(value, LocatedList):
-            self.add(parent.line_of(key), f"{what}: must be a list")
-            return ()
-        found = (self.text_value(item, value.line_at(i), f"{what} #{i + 1}") for i, item in enumerate(value))
-        return tuple(t for t in found if t is not None)
-
-    def unknown_fields(self, value: Located, allowed: Iterable[str], what: str) -> None:
-        for key in value:
-            if key not in allowed:
-                self.add(
-                    value.line_of(key),
-                    f"{what}: unknown field {key!r} (allowed: {', '.join(sorted(allowed))})",
-                )
-
-    def regex(self, pattern: str, line: int, what: str) -> re.Pattern[str] | None:
-        try:
-            return re.compile(pattern)
-        except re.error as exc:
-            self.add(line, f"{what}: invalid regular expression {pattern!r}: {exc.msg}")
-            return None
-
-
 # --- symptoms --------------------------------------------------------------------------------------
 
 
-def _evidence(c: _Checker, recognise: Any, line: int, symptom_id: str) -> tuple[Evidence, ...]:
+def _evidence(c: Checker, recognise: Any, line: int, symptom_id: str) -> tuple[Evidence, ...]:
     if recognise is None:
         if symptom_id != "unknown":
             c.add(line, "recognise: missing (codes, phrases or patterns)")
@@ -151,7 +85,7 @@ def _evidence(c: _Checker, recognise: Any, line: int, symptom_id: str) -> tuple[
     return tuple(found)
 
 
-def _one_evidence(c: _Checker, key: str, item: Any, line: int, weight: float) -> Evidence | None:
+def _one_evidence(c: Checker, key: str, item: Any, line: int, weight: float) -> Evidence | None:
     if isinstance(item, Located):
         c.unknown_fields(item, {"text", "weight"}, f"recognise.{key}")
         weight = item.get("weight", weight)
@@ -172,7 +106,7 @@ def _one_evidence(c: _Checker, key: str, item: Any, line: int, weight: float) ->
     return Evidence(kind, value, float(weight))
 
 
-def _auto(c: _Checker, node: Located, key: str, where: str) -> tuple[tuple[str, str], ...]:
+def _auto(c: Checker, node: Located, key: str, where: str) -> tuple[tuple[str, str], ...]:
     value = node.get(key)
     if value is None:
         return ()
@@ -191,7 +125,7 @@ def _auto(c: _Checker, node: Located, key: str, where: str) -> tuple[tuple[str, 
     return tuple(pairs)
 
 
-def _escalation(c: _Checker, value: Any, line: int, where: str) -> Escalation | None:
+def _escalation(c: Checker, value: Any, line: int, where: str) -> Escalation | None:
     esc = c.mapping(value, line, f"{where}.escalation")
     if esc is None:
         return None
@@ -207,7 +141,7 @@ def _escalation(c: _Checker, value: Any, line: int, where: str) -> Escalation | 
     return Escalation(cast(EscalationTarget, to), when, prepare) if when else None
 
 
-def _question_node(c: _Checker, node_id: str, raw: Located, where: str) -> Node:
+def _question_node(c: Checker, node_id: str, raw: Located, where: str) -> Node:
     c.unknown_fields(raw, QUESTION_FIELDS, where)
     for branch in ("yes", "no"):
         if not isinstance(raw.get(branch), str):
@@ -230,7 +164,7 @@ def _question_node(c: _Checker, node_id: str, raw: Located, where: str) -> Node:
     )
 
 
-def _leaf_node(c: _Checker, node_id: str, raw: Located, where: str) -> Node:
+def _leaf_node(c: Checker, node_id: str, raw: Located, where: str) -> Node:
     c.unknown_fields(raw, LEAF_FIELDS, where)
     checklist = c.texts(raw, "checklist", f"{where}.checklist")
     if "checklist" in raw and not checklist and not isinstance(raw.get("checklist"), LocatedList):
@@ -257,7 +191,7 @@ def _leaf_node(c: _Checker, node_id: str, raw: Located, where: str) -> Node:
     )
 
 
-def _nodes(c: _Checker, raw_nodes: Any, line: int) -> tuple[dict[str, Node], dict[str, int]]:
+def _nodes(c: Checker, raw_nodes: Any, line: int) -> tuple[dict[str, Node], dict[str, int]]:
     """Nodes by id, and the line of each node and of each ``node.yes`` / ``node.no`` link."""
     nodes: dict[str, Node] = {}
     lines: dict[str, int] = {}
@@ -282,7 +216,7 @@ def _nodes(c: _Checker, raw_nodes: Any, line: int) -> tuple[dict[str, Node], dic
 
 
 def _check_graph(
-    c: _Checker, start: str, nodes: dict[str, Node], lines: dict[str, int], start_line: int
+    c: Checker, start: str, nodes: dict[str, Node], lines: dict[str, int], start_line: int
 ) -> None:
     """Every link names a node; every node is reachable from ``start``; no path loops back."""
     for node in nodes.values():
@@ -320,7 +254,7 @@ def load_symptom(path: Path, label: str) -> tuple[Symptom | None, list[Problem]]
     data, problems = load_file(path, label)
     if data is None:
         return None, problems or [Problem(label, 1, "empty file")]
-    c = _Checker(label)
+    c = Checker(label)
     c.problems = problems
     raw = c.mapping(data, 1, "symptom file")
     if raw is None:
@@ -369,7 +303,7 @@ def _load_clients(path: Path, label: str) -> tuple[tuple[Client, ...], list[Prob
     data, problems = load_file(path, label)
     if data is None and problems:
         return (), problems
-    c = _Checker(label)
+    c = Checker(label)
     c.problems = problems
     if not isinstance(data, LocatedList):
         c.add(getattr(data, "line", 1), "clients.yml must be a list of {id, name, patterns}")
@@ -406,7 +340,7 @@ def _load_escalation(
     data, problems = load_file(path, label)
     if data is None and problems:
         return {}, (), problems
-    c = _Checker(label)
+    c = Checker(label)
     c.problems = problems
     raw = c.mapping(data, 1, "escalation.yml")
     if raw is None:
@@ -435,7 +369,7 @@ def _load_questions(path: Path, label: str) -> tuple[dict[str, Text], list[Probl
     data, problems = load_file(path, label)
     if data is None and problems:
         return {}, problems
-    c = _Checker(label)
+    c = Checker(label)
     c.problems = problems
     raw = c.mapping(data, 1, "questions.yml")
     questions: dict[str, Text] = {}

@@ -17,7 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-from bot.model import LANGS, Entities, EscalationTarget, Text
+from bot.checker import Checker
+from bot.model import Entities, EscalationTarget, Text
 from bot.yamlsrc import Located, LocatedList, Problem, load_file
 
 Protocol = Literal["imap", "pop3"]
@@ -220,67 +221,7 @@ PROVIDER_FIELDS = {
 SERVER_FIELDS = {"protocol", "host", "port", "security", "username", "verified", "note"}
 
 
-class _Check:
-    """Collects problems for one provider file."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.problems: list[Problem] = []
-
-    def add(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.label, line, message))
-
-    def text(self, value: Any, line: int, what: str) -> Text | None:
-        if not isinstance(value, Located):
-            self.add(line, f"{what}: must have ja and en texts, e.g. {{ja: …, en: …}}")
-            return None
-        ok = True
-        for lang in LANGS:
-            item = value.get(lang)
-            if not isinstance(item, str) or not item.strip():
-                self.add(
-                    value.line_of(lang),
-                    f"{what}: missing {'Japanese' if lang == 'ja' else 'English'} ({lang})",
-                )
-                ok = False
-        for extra in set(value) - set(LANGS):
-            self.add(value.line_of(extra), f"{what}: unknown language {extra!r} (use ja and en)")
-        return Text(str(value["ja"]).strip(), str(value["en"]).strip()) if ok else None
-
-    def choice(self, raw: Located, key: str, allowed: Sequence[str], what: str) -> str | None:
-        value = raw.get(key)
-        if value is None:
-            self.add(raw.line, f"{what}: missing {key} (one of {', '.join(allowed)})")
-            return None
-        if not isinstance(value, str) or value not in allowed:
-            self.add(raw.line_of(key), f"{what}: {key} {value!r} is not one of {', '.join(allowed)}")
-            return None
-        return value
-
-    def strings(self, raw: Located, key: str, what: str) -> list[tuple[str, int]]:
-        value = raw.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, LocatedList):
-            self.add(raw.line_of(key), f"{what}: must be a list")
-            return []
-        found: list[tuple[str, int]] = []
-        for i, item in enumerate(value):
-            if isinstance(item, str) and item.strip():
-                found.append((item.strip(), value.line_at(i)))
-            else:
-                self.add(value.line_at(i), f"{what} #{i + 1}: must be a non-empty text")
-        return found
-
-    def unknown(self, raw: Located, allowed: Iterable[str], what: str) -> None:
-        for key in raw:
-            if key not in allowed:
-                self.add(
-                    raw.line_of(key), f"{what}: unknown field {key!r} (allowed: {', '.join(sorted(allowed))})"
-                )
-
-
-def _domain_entry(c: _Check, entry: str, line: int) -> str | None:
+def _domain_entry(c: Checker, entry: str, line: int) -> str | None:
     wildcard = entry.startswith("*.")
     try:
         ascii_name = check_domain(entry[2:] if wildcard else entry)
@@ -297,12 +238,12 @@ def _host_ok(host: str) -> bool:
     )
 
 
-def _server(c: _Check, raw: Any, line: int, n: int) -> Server | None:
+def _server(c: Checker, raw: Any, line: int, n: int) -> Server | None:
     what = f"incoming #{n}"
     if not isinstance(raw, Located):
         c.add(line, f"{what}: must be a mapping with protocol, host, port, security, username")
         return None
-    c.unknown(raw, SERVER_FIELDS, what)
+    c.unknown_fields(raw, SERVER_FIELDS, what)
     protocol = c.choice(raw, "protocol", PROTOCOLS, what)
     security = c.choice(raw, "security", SECURITIES, what)
     username = c.choice(raw, "username", USERNAME_FORMS, what)
@@ -320,7 +261,7 @@ def _server(c: _Check, raw: Any, line: int, n: int) -> Server | None:
     verified = raw.get("verified", True)
     if not isinstance(verified, bool):
         c.add(raw.line_of("verified"), f"{what}: verified must be true or false")
-    note = c.text(raw["note"], raw.line_of("note"), f"{what} note") if "note" in raw else None
+    note = c.text_value(raw["note"], raw.line_of("note"), f"{what} note") if "note" in raw else None
     if None in (protocol, security, username, host, port):
         return None
     server = Server(
@@ -336,7 +277,7 @@ def _server(c: _Check, raw: Any, line: int, n: int) -> Server | None:
     return server
 
 
-def _classic_in_file(c: _Check, s: Server, line: int, what: str) -> None:
+def _classic_in_file(c: Checker, s: Server, line: int, what: str) -> None:
     # The same mistakes we catch in people's settings must not sit in our own files.
     if s.security == "ssl" and s.port in PLAIN_PORTS:
         c.add(
@@ -350,7 +291,7 @@ def _classic_in_file(c: _Check, s: Server, line: int, what: str) -> None:
         c.add(line, f"{what}: port {s.port} is a {expected} port but protocol is {s.protocol}")
 
 
-def _servers(c: _Check, raw: Located) -> tuple[Server, ...]:
+def _servers(c: Checker, raw: Located) -> tuple[Server, ...]:
     value = raw.get("incoming")
     if value is None:
         c.add(raw.line, "incoming: missing (list of servers; may be [] when notes explain why)")
@@ -362,25 +303,25 @@ def _servers(c: _Check, raw: Located) -> tuple[Server, ...]:
     return tuple(s for s in found if s is not None)
 
 
-def _texts(c: _Check, raw: Located, key: str) -> tuple[Text, ...]:
+def _texts(c: Checker, raw: Located, key: str) -> tuple[Text, ...]:
     value = raw.get(key)
     if value is None:
         return ()
     if not isinstance(value, LocatedList):
         c.add(raw.line_of(key), f"{key}: must be a list of {{ja, en}} texts")
         return ()
-    found = (c.text(item, value.line_at(i), f"{key} #{i + 1}") for i, item in enumerate(value))
+    found = (c.text_value(item, value.line_at(i), f"{key} #{i + 1}") for i, item in enumerate(value))
     return tuple(t for t in found if t is not None)
 
 
-def _required_text(c: _Check, raw: Located, key: str) -> Text | None:
+def _required_text(c: Checker, raw: Located, key: str) -> Text | None:
     if key not in raw:
         c.add(raw.line, f"{key}: missing (needs ja and en)")
         return None
-    return c.text(raw[key], raw.line_of(key), key)
+    return c.text_value(raw[key], raw.line_of(key), key)
 
 
-def _checked(c: _Check, raw: Located) -> str:
+def _checked(c: Checker, raw: Located) -> str:
     value = raw.get("checked")
     if isinstance(value, date):
         return value.isoformat()
@@ -390,7 +331,7 @@ def _checked(c: _Check, raw: Located) -> str:
     return ""
 
 
-def _sources(c: _Check, raw: Located) -> tuple[str, ...]:
+def _sources(c: Checker, raw: Located) -> tuple[str, ...]:
     urls = c.strings(raw, "sources", "sources")
     for url, line in urls:
         if not _URL.match(url):
@@ -400,7 +341,7 @@ def _sources(c: _Check, raw: Located) -> tuple[str, ...]:
     return tuple(url for url, _ in urls)
 
 
-def _mx_patterns(c: _Check, raw: Located) -> tuple[str, ...]:
+def _mx_patterns(c: Checker, raw: Located) -> tuple[str, ...]:
     found = []
     for pattern, line in c.strings(raw, "mx", "mx"):
         pattern = pattern.lower().rstrip(".")
@@ -416,11 +357,11 @@ def load_provider(path: Path, label: str) -> tuple[Provider | None, list[Problem
     data, problems = load_file(path, label)
     if data is None:
         return None, problems or [Problem(label, 1, "empty file")]
-    c = _Check(label)
+    c = Checker(label)
     if not isinstance(data, Located):
         c.add(1, "a provider file must be a mapping (id, name, domains, incoming, …)")
         return None, problems + c.problems
-    c.unknown(data, PROVIDER_FIELDS, "provider")
+    c.unknown_fields(data, PROVIDER_FIELDS, "provider")
     pid = data.get("id")
     if not isinstance(pid, str) or not _ID.match(pid):
         c.add(data.line_of("id"), f"id: {pid!r} must be lower-case letters, digits, '-' or '_'")
@@ -436,7 +377,7 @@ def load_provider(path: Path, label: str) -> tuple[Provider | None, list[Problem
     incoming = _servers(c, data)
     password, where = _required_text(c, data, "password"), _required_text(c, data, "where")
     hint = (
-        c.text(data["username_hint"], data.line_of("username_hint"), "username_hint")
+        c.text_value(data["username_hint"], data.line_of("username_hint"), "username_hint")
         if "username_hint" in data
         else None
     )

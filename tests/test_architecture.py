@@ -15,7 +15,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 
 LAYERS: dict[str, int] = {
     # leaf
-    "bot": 0, "bot.model": 0, "bot.config": 0, "bot.redact": 0, "bot.text": 0, "bot.yamlsrc": 0, "bot.prefilter": 0,
+    "bot": 0, "bot.model": 0, "bot.config": 0, "bot.redact": 0, "bot.text": 0, "bot.yamlsrc": 0, "bot.prefilter": 0, "bot.checker": 0,
     # core: pure functions over the knowledge
     "bot.knowledge": 1, "bot.classify": 1, "bot.diagnose": 1, "bot.reply": 1, "bot.providers": 1,
     # infra: network, files, database

@@ -133,7 +133,7 @@ BAD_CASES = [
     ("security", GOOD.replace("security: ssl", "security: tls"), 9, "security 'tls' is not one of"),
     ("username", GOOD.replace("username: address", "username: email"), 10, "username 'email' is not one of"),
     ("host", GOOD.replace("imap.example.jp", "imap example"), 7, "host 'imap example' is not a host name"),
-    ("missing-en", GOOD.replace(", en: member pages", ""), 13, "where: missing English (en)"),
+    ("missing-en", GOOD.replace(", en: member pages", ""), 13, "where: missing English text (en)"),
     ("unknown-field", GOOD + "colour: red\n", 16, "unknown field 'colour'"),
     ("duplicate-key", GOOD + "kind: carrier\n", 16, "duplicate key 'kind' (first on line 3)"),
     ("bad-url", GOOD.replace("https://example.jp/help", "example.jp/help"), 14, "is not an http(s) URL"),
