@@ -137,32 +137,10 @@ class ProbeFacts:
 
 
 def probe_payload(report: ProbeReport) -> dict[str, Any]:
-    """The probe's own JSON when the probe package provides it, else the same shape from the dataclass."""
-    try:
-        from bot.probe.report import probe_json
-    except ImportError:  # the probe package may not be installed in a trimmed deployment
-        return _plain_payload(report)
+    """The probe's own ``--json`` object: one shape for the CLI, Slack and the database."""
+    from bot.probe.report import probe_json
+
     return dict(probe_json(report))
-
-
-def _plain_payload(report: ProbeReport) -> dict[str, Any]:
-    return {
-        "host": report.host,
-        "ms": report.ms,
-        "refused": report.refused,
-        "checks": [
-            {"name": c.name, "status": c.status, "ok": c.ok, "detail": c.detail, "ms": c.ms}
-            for c in report.checks
-        ],
-        "findings": [
-            {
-                "symptom": f.symptom,
-                "severity": f.severity,
-                "message": {"ja": f.message.ja, "en": f.message.en},
-            }
-            for f in report.findings
-        ],
-    }
 
 
 def derive_facts(report: ProbeReport, payload: dict[str, Any]) -> ProbeFacts:
