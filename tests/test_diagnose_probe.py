@@ -65,7 +65,9 @@ def test_healthy_server_keeps_the_message_diagnosis(env: dict[str, str]) -> None
 
 def test_probe_refuses_private_address_without_allow() -> None:
     """Without MAILCHECK_PROBE_ALLOW a loopback target is refused and the diagnosis still answers."""
-    result = run_cli("diagnose", "--probe", "--json", "受信サーバーに接続できません。サーバー名は 127.0.0.2 です")
+    result = run_cli(
+        "diagnose", "--probe", "--json", "受信サーバーに接続できません。サーバー名は 127.0.0.2 です"
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["probe"]["refused"]

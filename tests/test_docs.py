@@ -17,7 +17,9 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 KNOWLEDGE_README = (ROOT / "knowledge" / "README.md").read_text(encoding="utf-8")
 
 
-def _commands(parser: argparse.ArgumentParser, prefix: str = "mailcheck") -> list[tuple[str, argparse.ArgumentParser]]:
+def _commands(
+    parser: argparse.ArgumentParser, prefix: str = "mailcheck"
+) -> list[tuple[str, argparse.ArgumentParser]]:
     found = []
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):

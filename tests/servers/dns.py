@@ -69,7 +69,9 @@ def _config(zone: Zone, port: int, log: Path) -> list[str]:
     lines += [f"host-record={name},{ip}" for name, ip in zone.aaaa.items()]
     lines += [f"mx-host={d},{host},{pref}" for d, host, pref in zone.mx]
     # Target "." (RFC 2782/6186: "this service is not offered") is dnsmasq's srv-host with no target.
-    lines += [f"srv-host={n}" if t == "." else f"srv-host={n},{t},{p},{prio},{w}" for n, t, p, prio, w in zone.srv]
+    lines += [
+        f"srv-host={n}" if t == "." else f"srv-host={n},{t},{p},{prio},{w}" for n, t, p, prio, w in zone.srv
+    ]
     lines += [f'txt-record={n},"{v}"' for n, v in zone.txt.items()]
     return lines
 
