@@ -98,8 +98,8 @@ def main() -> int:
     parser.add_argument("--corpus", action="store_true", help="also draw short texts from tests/corpus")
     parser.add_argument("--no-photos", action="store_true", help="skip the photo-of-a-screen variants")
     parser.add_argument("--no-crop", action="store_true", help="do not crop to the alert box")
-    parser.add_argument("--binarise", action=argparse.BooleanOptionalAction, default=True,
-                        help="cut to black and white before Tesseract (default on)")  # fmt: skip
+    parser.add_argument("--binarise", action=argparse.BooleanOptionalAction, default=None,
+                        help="cut to black and white before Tesseract (default: only a cropped alert)")  # fmt: skip
     parser.add_argument(
         "--psm", type=int, help="Tesseract page segmentation mode (default: 6 for a cropped alert, else 3)"
     )

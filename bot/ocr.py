@@ -283,7 +283,7 @@ def _band(values: list[float], middle: int, *, threshold: float, gap: int) -> tu
 
 
 def prepare(
-    image: Image.Image, *, crop: bool = True, binarise: bool = True
+    image: Image.Image, *, crop: bool = True, binarise: bool | None = None
 ) -> tuple[Image.Image, tuple[str, ...]]:
     """Turn a screenshot or photo into dark text on white at a size Tesseract reads well."""
     gray = _flatten(image)
@@ -301,9 +301,11 @@ def prepare(
         gray = gray.resize(size, Image.Resampling.LANCZOS)
         steps.append("upscale" if factor > 1 else "downscale")
     gray = ImageOps.autocontrast(gray, cutoff=1)
-    if binarise:
-        # Tesseract's own threshold let moiré and camera noise through on photos of a phone
-        # (measured: 32/36 → 36/36 key phrases on the photo set with this fixed cut after autocontrast).
+    cut = bool(box) if binarise is None else binarise
+    if cut:
+        # On a cropped phone alert, Tesseract's own threshold let moiré and camera noise through
+        # (benchmarks/ocr.py photos: 4 Japanese alerts misread without this cut, 0 with it); on a
+        # whole desktop screen the cut lost blurred text (3 more misses), so there it is left to Tesseract.
         gray = gray.point(_BINARY)
         steps.append("binarise")
     return gray, tuple(steps)
@@ -464,7 +466,7 @@ def _lang_hint(text: str) -> Lang | None:
 
 
 def read_image(data: bytes, *, max_bytes: int = MAX_BYTES, tesseract: str = "tesseract",
-               timeout: float = TIMEOUT_S, crop: bool = True, binarise: bool = True,
+               timeout: float = TIMEOUT_S, crop: bool = True, binarise: bool | None = None,
                psm: int | None = None, languages: str = LANGUAGES) -> OcrResult:  # fmt: skip
     """The text of an error screenshot, or an ``OcrError`` that says what to do."""
     started = time.perf_counter()
