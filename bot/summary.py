@@ -665,9 +665,8 @@ def _client(report: WeeklyReport, client: str, lang: Lang | None) -> str:
     return name.get(lang or "ja") if name else client
 
 
-def _server_line(s: ServerHealth, lang: Lang | None) -> str:
-    if not s.probes:
-        return f"  • {s.host}: {label('no_probes', lang)}"
+def server_facts(s: ServerHealth, lang: Lang | None) -> list[str]:
+    """Uptime, connect time, certificate days and quota of one watched server (text and Slack share it)."""
     parts = [f"{label('uptime', lang)} {_pct(s.uptime_pct or 0)}%"]
     if s.median_connect_ms is not None:
         parts.append(f"{label('connect', lang)} {s.median_connect_ms:.0f} ms")
@@ -675,7 +674,13 @@ def _server_line(s: ServerHealth, lang: Lang | None) -> str:
         parts.append(f"{label('cert', lang)} {s.cert_days_left}{label('days', lang)}")
     if s.quota_used_pct is not None:
         parts.append(f"{label('quota', lang)} {_pct(s.quota_used_pct)}%")
-    line = f"  • {s.host}: " + ", ".join(parts)
+    return parts
+
+
+def _server_line(s: ServerHealth, lang: Lang | None) -> str:
+    if not s.probes:
+        return f"  • {s.host}: {label('no_probes', lang)}"
+    line = f"  • {s.host}: " + ", ".join(server_facts(s, lang))
     for change in s.changes:
         line += f"\n      {label('changed', lang)} {change.what}: {change.before} → {change.after}"
     return line

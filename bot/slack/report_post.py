@@ -18,7 +18,16 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.model import Lang, ProbeReport, Text
 from bot.slack.mrkdwn import clip, escape
-from bot.summary import Advice, ReportError, ServerHealth, WeeklyReport, label, period_label, render_text
+from bot.summary import (
+    Advice,
+    ReportError,
+    ServerHealth,
+    WeeklyReport,
+    label,
+    period_label,
+    render_text,
+    server_facts,
+)
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -98,14 +107,7 @@ def _servers_mrkdwn(servers: tuple[ServerHealth, ...]) -> str:
         if not s.probes:
             lines.append(f"• `{escape(s.host)}`: {label('no_probes', None)}")
             continue
-        parts = [f"{label('uptime', 'ja')} {s.uptime_pct:g}%"]
-        if s.median_connect_ms is not None:
-            parts.append(f"{s.median_connect_ms:.0f} ms")
-        if s.cert_days_left is not None:
-            parts.append(f"{label('cert', 'ja')} {s.cert_days_left}日")
-        if s.quota_used_pct is not None:
-            parts.append(f"{label('quota', 'ja')} {s.quota_used_pct:g}%")
-        lines.append(f"• `{escape(s.host)}`: " + ", ".join(parts))
+        lines.append(f"• `{escape(s.host)}`: " + ", ".join(escape(p) for p in server_facts(s, "ja")))
         lines += [f"    ⚠ {c.what}: {escape(c.before)} → {escape(c.after)}" for c in s.changes]
     return "\n".join(lines)
 
