@@ -359,7 +359,8 @@ def build_weekly(
     rules: Sequence[AdviceRule] = (),
 ) -> WeeklyReport:
     """The report for the 7 days before ``now`` (aware) against the 7 days before those."""
-    now = now.astimezone(tz).replace(microsecond=0)
+    # Cases are stored in whole seconds (floor); round `now` up so one recorded a moment ago is inside.
+    now = (now.astimezone(tz) + timedelta(microseconds=999_999)).replace(microsecond=0)
     period = Period(now - WEEK, now)
     previous = Period(now - 2 * WEEK, now - WEEK)
     incidents = _incidents(store, period, previous)

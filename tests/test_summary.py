@@ -307,3 +307,12 @@ def test_advice_mistakes_name_file_and_line(tmp_path: Path, knowledge: Knowledge
 def test_missing_advice_file_means_no_advice(tmp_path: Path) -> None:
     """Without advice.yml the report still works, just without advice."""
     assert inspect_advice(tmp_path / "shared" / "advice.yml") == ((), [])
+
+
+def test_case_recorded_in_the_same_second_is_counted(db_path: Path) -> None:
+    """A case stored a fraction of a second before the report's now is in this week's count."""
+    now = NOW + timedelta(microseconds=700_000)
+    with Store(db_path) as store:
+        store.record_diagnosis(outcome("mailbox_full"), source="cli", at=NOW + timedelta(microseconds=300_000))
+        report = build_weekly(store, now=now, tz=TOKYO)
+    assert report.incidents.by_symptom == {"mailbox_full": 1}
