@@ -313,6 +313,8 @@ def test_case_recorded_in_the_same_second_is_counted(db_path: Path) -> None:
     """A case stored a fraction of a second before the report's now is in this week's count."""
     now = NOW + timedelta(microseconds=700_000)
     with Store(db_path) as store:
-        store.record_diagnosis(outcome("mailbox_full"), source="cli", at=NOW + timedelta(microseconds=300_000))
+        store.record_diagnosis(
+            outcome("mailbox_full"), source="cli", at=NOW + timedelta(microseconds=300_000)
+        )
         report = build_weekly(store, now=now, tz=TOKYO)
     assert report.incidents.by_symptom == {"mailbox_full": 1}
