@@ -394,7 +394,16 @@ def _m0004_hourly_rollup(db: Database) -> None:
     )
 
 
+@_migration("0005_deliveries")
+def _m0005_deliveries(db: Database) -> None:
+    """Slack deliveries already answered, shared by every process on this file and kept across restarts,
+    so a retry that arrives after a restart (or at another worker) is still answered once."""
+    db.execute("CREATE TABLE deliveries (key TEXT PRIMARY KEY, ts INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("CREATE INDEX deliveries_ts ON deliveries (ts)")
+
+
 MIGRATION_NAMES = tuple(_NAMES)
+DELIVERY_TTL = 3600  # Slack retries within minutes; an hour covers a slow restart too
 SCHEMA_VERSION = len(MIGRATION_NAMES)
 
 
@@ -531,6 +540,15 @@ class Store:
         return to_epoch(at or self.clock())
 
     # recording
+
+    def first_delivery(self, key: str, *, ttl: int = DELIVERY_TTL, at: datetime | None = None) -> bool:
+        """True the first time ``key`` (a Slack event id, a channel+ts) is seen within ``ttl`` seconds,
+        across processes and restarts; False for a repeat. Old keys are dropped as new ones arrive."""
+        now = to_epoch(at or datetime.now(UTC))
+        with self._write() as db:
+            db.execute("DELETE FROM deliveries WHERE ts < ?", (now - ttl,))
+            cursor = db.execute("INSERT OR IGNORE INTO deliveries (key, ts) VALUES (?, ?)", (key[:200], now))
+            return cursor.rowcount == 1
 
     def record_diagnosis(
         self,

@@ -244,6 +244,23 @@ def test_slack_retry_of_the_same_event_is_answered_once(slack: RunningApp, api: 
                   where=lambda c: c.params["channel"] == "C0SENTINEL"))  # fmt: skip
 
 
+def test_retry_after_a_restart_is_still_answered_once(
+    triage: Triage, api: SlackApiServer, db_path: Path
+) -> None:
+    """With the store, a redelivery that reaches a restarted app (same database) gets no second reply."""
+    from bot.store import Store
+
+    event = mention(EN_AUTH, ts=_ts(64), channel="C0RESTART")
+    with Store(db_path) as store, running_app(triage, api, store=store) as first:
+        assert first.client.event(event, event_id="Ev0RESTART").status == 200
+        api.wait_for("chat.postMessage", where=lambda c: c.params["channel"] == "C0RESTART")
+    with Store(db_path) as store, running_app(triage, api, store=store) as restarted:
+        assert restarted.client.event(event, event_id="Ev0RESTART", retry=1).status == 200
+        restarted.client.event(mention(JA_AUTH, ts=_ts(65), channel="C0SENTINEL"))
+        api.quiet_for("chat.postMessage", 2, settle=lambda: api.wait_for("chat.postMessage",
+                      where=lambda c: c.params["channel"] == "C0SENTINEL"))  # fmt: skip
+
+
 def test_same_message_as_two_events_is_answered_once(slack: RunningApp, api: SlackApiServer) -> None:
     """An app_mention and a message event for one message (two event ids) still give one reply."""
     slack.client.event(mention(EN_AUTH, ts=_ts(62), channel="D0BOTH"))

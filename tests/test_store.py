@@ -288,3 +288,16 @@ def test_hourly_counts_match_the_cases_for_any_window(store: Store, db_path: Pat
             (g.symptom, g.protocol, g.client, g.outcome, g.count) for g in store.case_groups(a, b)
         } == set(direct)
     conn.close()
+
+
+def test_delivery_is_first_once_across_restarts_and_until_it_expires(db_path: Path) -> None:
+    """A Slack delivery key is new once; a second Store on the file (a restart, another worker) sees it too;
+    after the time-to-live it may be answered again."""
+    start = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    with Store(db_path) as store:
+        assert store.first_delivery("event:Ev1", at=start)
+        assert not store.first_delivery("event:Ev1", at=start + timedelta(seconds=5))
+        assert store.first_delivery("event:Ev2", at=start)
+    with Store(db_path) as restarted:
+        assert not restarted.first_delivery("event:Ev1", at=start + timedelta(minutes=10))
+        assert restarted.first_delivery("event:Ev1", at=start + timedelta(hours=2))

@@ -71,6 +71,30 @@ CREATE INDEX "cases_report" ON "cases" ("ts", "symptom", "protocol", "client", "
 """
 )
 
+# Version 4 (0004_hourly_rollup): cases counted per hour, kept by triggers.
+_HOURLY_KEY = (
+    "hour = old.ts / 3600 AND symptom = old.symptom AND protocol = coalesce(old.protocol, '') AND "
+    "client = coalesce(old.client, '') AND outcome = coalesce(old.outcome, '')"
+)
+_HOURLY_ADD = (
+    "INSERT INTO hourly_cases (hour, symptom, protocol, client, outcome, n) VALUES (new.ts / 3600, new.symptom, "
+    "coalesce(new.protocol, ''), coalesce(new.client, ''), coalesce(new.outcome, ''), 1) ON CONFLICT (hour, "
+    "symptom, protocol, client, outcome) DO UPDATE SET n = n + 1;"
+)
+SCHEMA_V4 = (
+    SCHEMA_V3
+    + f"""
+CREATE TABLE hourly_cases (hour INTEGER NOT NULL, symptom TEXT NOT NULL, protocol TEXT NOT NULL, client TEXT NOT
+   NULL, outcome TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (hour, symptom, protocol, client, outcome))
+   WITHOUT ROWID;
+CREATE TRIGGER cases_hourly_insert AFTER INSERT ON cases BEGIN {_HOURLY_ADD} END;
+CREATE TRIGGER cases_hourly_delete AFTER DELETE ON cases BEGIN UPDATE hourly_cases SET n = n - 1 WHERE
+   {_HOURLY_KEY}; END;
+CREATE TRIGGER cases_hourly_update AFTER UPDATE OF ts, symptom, protocol, client, outcome ON cases BEGIN
+   UPDATE hourly_cases SET n = n - 1 WHERE {_HOURLY_KEY}; {_HOURLY_ADD} END;
+"""
+)
+
 
 def old_hash(user: str, workspace: str = "T1") -> str:
     return hmac.new(bytes.fromhex(SALT), f"{workspace}\x00{user}".encode(), hashlib.sha256).hexdigest()[:32]
@@ -108,10 +132,15 @@ def rows_v3(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO weekly_cases VALUES ('2024-01-01', 'timeout', '', '', 4, 1, 2)")
 
 
+def rows_v4(conn: sqlite3.Connection) -> None:
+    rows_v3(conn)  # the triggers count these cases into hourly_cases, as version 4 did
+
+
 OLD_VERSIONS: dict[int, tuple[str, Callable[[sqlite3.Connection], None]]] = {
     1: (SCHEMA_V1, rows_v1),
     2: (SCHEMA_V2, rows_v2),
     3: (SCHEMA_V3, rows_v3),
+    4: (SCHEMA_V4, rows_v4),
 }
 
 
@@ -159,6 +188,7 @@ def test_old_database_upgrades_in_place_and_keeps_rows(db_path: Path, version: i
         assert store.symptom_counts(datetime(2025, 5, 28, tzinfo=UTC), datetime(2025, 5, 29, tzinfo=UTC)) == {
             "auth_failed": 2, "timeout": 1,
         }  # fmt: skip
+        assert store.first_delivery("event:Ev-after-upgrade")  # the delivery log exists after any upgrade
     conn = sqlite3.connect(db_path)
     applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     conn.close()

@@ -103,7 +103,7 @@ def create_app(
         listener_executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="bolt-listener"),
         logger=logging.getLogger("mailcheck.slack.bolt"),
     )
-    workers, dedupe = Workers(fast_workers, slow_workers, queue), Dedupe()
+    workers, dedupe = Workers(fast_workers, slow_workers, queue), Dedupe(log=store)
     service = Service(triage, client, token=token, api_url=api_url, workers=workers, cases=Cases(),
                       store=store, probe=probe)  # fmt: skip
     bolt.use(DedupeDeliveries(dedupe))

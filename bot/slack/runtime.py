@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from bot.model import Lang, ProbeReport
 
@@ -65,11 +65,20 @@ def _guarded(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         log.exception("background work failed in %s", getattr(fn, "__name__", "task"))
 
 
-class Dedupe:
-    """Remembers delivery keys for ``ttl`` seconds (Slack retries within minutes), at most ``size`` keys."""
+class DeliveryLog(Protocol):
+    """Durable memory of answered deliveries (``bot.store.Store`` provides it)."""
 
-    def __init__(self, ttl: float = 3600.0, size: int = 20_000) -> None:
-        self.ttl, self.size = ttl, size
+    def first_delivery(self, key: str) -> bool: ...
+
+
+class Dedupe:
+    """Remembers delivery keys for ``ttl`` seconds (Slack retries within minutes), at most ``size`` keys.
+
+    With a ``log`` (the SQLite store) a key is also checked there, so a retry that reaches the app after a
+    restart, or another process on the same database, is still answered once."""
+
+    def __init__(self, ttl: float = 3600.0, size: int = 20_000, log: DeliveryLog | None = None) -> None:
+        self.ttl, self.size, self.log = ttl, size, log
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -83,6 +92,15 @@ class Dedupe:
             self._seen[key] = now
             if len(self._seen) > self.size:
                 self._seen.popitem(last=False)
+        return self._first_in_log(key)
+
+    def _first_in_log(self, key: str) -> bool:
+        if self.log is None:
+            return True
+        try:
+            return self.log.first_delivery(key)
+        except Exception:  # a locked or full database must not cost the person their answer
+            log.exception("delivery log unavailable; de-duplicating in memory only")
             return True
 
     def _expire(self, now: float) -> None:

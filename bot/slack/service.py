@@ -43,6 +43,8 @@ class StoreLike(Protocol):
 
     def record_probe(self, report: ProbeReport, *, source: str, user: str | None) -> Any: ...
 
+    def first_delivery(self, key: str) -> bool: ...
+
 
 @dataclass(frozen=True)
 class Thread:
