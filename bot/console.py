@@ -56,6 +56,7 @@ class Chat:
     ) -> None:
         self.triage, self.out, self.lang, self.store = triage, out, lang, store
         self.case: _Case | None = None
+        self.last_lang: Lang | None = None  # the conversation's language after a case is closed
 
     def keep(self, write: Callable[[Store], _T]) -> _T | None:
         """Write to the history; a database problem is said once and never stops the chat."""
@@ -75,7 +76,7 @@ class Chat:
         self.out.flush()
 
     def ui_lang(self) -> Lang:
-        return self.case.lang if self.case else (self.lang or "ja")
+        return self.case.lang if self.case else (self.lang or self.last_lang or "ja")
 
     def show(self, outcome: Outcome) -> None:
         self.say(to_text(outcome))
@@ -86,6 +87,7 @@ class Chat:
         outcome = self.triage.handle(text, lang=self.lang)
         case_id = self.keep(lambda store: store.record_diagnosis(outcome, source="console"))
         self.case = _Case(outcome.text, outcome.reply.lang, outcome, case_id=case_id)
+        self.last_lang = outcome.reply.lang
         self.show(outcome)
 
     def close(self, case: _Case, outcome: str) -> None:

@@ -25,6 +25,7 @@ def test_chat_english_and_solved() -> None:
     assert result.returncode == 0, result.stderr
     assert "Solved" in result.stdout
     assert "Glad it works again" in result.stdout
+    assert result.stdout.rstrip().endswith("Bye.")  # the goodbye follows the conversation's language
 
 
 def test_no_arguments_without_terminal_prints_help() -> None:
