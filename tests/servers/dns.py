@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers.binaries import require_binary
+from tests.servers.binaries import require_binary, stop_process
 
 
 @dataclass
@@ -103,11 +103,4 @@ def run_dnsmasq(zone: Zone, workdir: Path) -> Iterator[DnsServer]:
         _wait_until_answering(port, proc, time.monotonic() + 10)
         yield DnsServer("127.0.0.1", port, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stderr:
-            proc.stderr.close()
+        stop_process(proc, timeout=5)

@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -27,7 +26,7 @@ from types import TracebackType
 
 import pytest
 
-from tests.servers.binaries import require_binary
+from tests.servers.binaries import require_binary, stop_process
 from tests.servers.certs import CertFiles, TestCA, self_signed
 
 USER, PASSWORD = "test", "correct horse 7"
@@ -243,16 +242,8 @@ def start(spec: DovecotSpec, base: Path, ca: TestCA) -> DovecotServer:
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM lets the master stop its children and free the ports; SIGKILL only if it hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    if process.stderr:
-        process.stderr.close()
+    """Dovecot's master stops its children on SIGTERM and frees the ports."""
+    stop_process(process)
 
 
 class DovecotFarm:
